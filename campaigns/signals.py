@@ -1,0 +1,78 @@
+"""Recompute a campaign's status at once whenever something that can move it changes.
+
+Signals rather than service calls so that every path (pages, API, commands, Django's admin site,
+a vault deleted with its links) is covered without anyone having to remember.
+"""
+
+from django.db.models import QuerySet
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
+from django.dispatch import receiver
+
+from incentives.models import Vault
+
+from .models import Campaign, Integration
+from .services import refresh_campaign_statuses
+
+# Changing only these fields cannot move a status.
+_INERT_FIELDS = frozenset({"status", "status_changed_at", "updated_at", "last_used_at"})
+
+
+@receiver(post_save, sender=Campaign)
+def campaign_saved(sender, instance: Campaign, update_fields=None, **kwargs):
+    if update_fields is not None and set(update_fields) <= _INERT_FIELDS:
+        return
+    refresh_campaign_statuses([instance.pk])
+    instance.refresh_from_db(fields=["status", "status_changed_at"])
+
+
+@receiver(m2m_changed, sender=Campaign.vaults.through)
+def campaign_vaults_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    if action not in ("post_add", "post_remove", "post_clear"):
+        return
+    if not reverse:
+        refresh_campaign_statuses([instance.pk])
+        instance.refresh_from_db(fields=["status", "status_changed_at"])
+    elif action == "post_clear":
+        refresh_campaign_statuses(instance._campaign_ids_before_clear)
+    else:
+        refresh_campaign_statuses(pk_set)
+
+
+@receiver(m2m_changed, sender=Campaign.vaults.through)
+def remember_vault_campaigns_before_clear(sender, instance, action, reverse, **kwargs):
+    if action == "pre_clear" and reverse:
+        instance._campaign_ids_before_clear = list(
+            instance.campaigns.through.objects.filter(vault_id=instance.pk).values_list("campaign_id", flat=True)
+        )
+
+
+def _deleted_directly(model, origin) -> bool:
+    """True when the deletion started at this model, not as a cascade of its campaign or organization
+    (which are going away too: recomputing them would write history for rows being deleted)."""
+    return isinstance(origin, model) or (isinstance(origin, QuerySet) and origin.model is model)
+
+
+@receiver(post_save, sender=Integration)
+def integration_saved(sender, instance: Integration, update_fields=None, **kwargs):
+    if update_fields is not None and set(update_fields) <= _INERT_FIELDS | {"key_prefix", "key_hash", "key_rotated_at"}:
+        return
+    refresh_campaign_statuses([instance.campaign_id])
+
+
+@receiver(post_delete, sender=Integration)
+def integration_deleted(sender, instance: Integration, origin=None, **kwargs):
+    if _deleted_directly(Integration, origin):
+        refresh_campaign_statuses([instance.campaign_id])
+
+
+@receiver(pre_delete, sender=Vault)
+def vault_deleting(sender, instance: Vault, **kwargs):
+    instance._linked_campaign_ids = list(
+        Campaign.vaults.through.objects.filter(vault_id=instance.pk).values_list("campaign_id", flat=True)
+    )
+
+
+@receiver(post_delete, sender=Vault)
+def vault_deleted(sender, instance: Vault, origin=None, **kwargs):
+    if _deleted_directly(Vault, origin):
+        refresh_campaign_statuses(getattr(instance, "_linked_campaign_ids", []))

@@ -1,0 +1,145 @@
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+from django.urls import reverse
+
+from accounts.currencies import validate_currency
+from accounts.scoping import OrganizationScopedManager
+
+
+class Vault(models.Model):
+    """A store of vouchers that campaigns draw from."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="vaults")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationScopedManager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint("organization", Lower("name"), name="vault_name_ci_unique_in_org")]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("incentives:vault-detail", args=[self.pk])
+
+
+class Voucher(models.Model):
+    """One code to hand out. Its *type* is (vendor, amount, currency)."""
+
+    class Status(models.TextChoices):
+        AVAILABLE = "available", "Available"
+        AWARDED = "awarded", "Awarded"
+        VOID = "void", "Void"
+
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="vouchers")
+    vendor = models.CharField(max_length=100)
+    amount = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3, validators=[validate_currency])
+    code = models.CharField(max_length=255)
+    pin = models.CharField(max_length=64, blank=True)
+    is_test = models.BooleanField(default=False)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.AVAILABLE)
+    awarded_at = models.DateTimeField(null=True, blank=True)
+    interaction = models.ForeignKey(
+        "tracking.Interaction",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The interaction that awarded it.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationScopedManager("vault__organization")
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            models.UniqueConstraint("vault", "code", name="voucher_code_unique_in_vault"),
+            models.CheckConstraint(condition=models.Q(amount__gte=0), name="voucher_amount_not_negative"),
+        ]
+        indexes = [
+            # The award's pick: the first available voucher of one type in one vault. Partial, so awarded
+            # vouchers leave it (HOT-free updates aside) and the pick never walks them.
+            models.Index(
+                fields=["vault", "vendor", "amount", "currency", "is_test", "id"],
+                condition=models.Q(status="available"),
+                name="voucher_available_pick",
+            ),
+            models.Index(fields=["vault", "status"], name="voucher_vault_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.vendor} {self.amount} {self.currency} ({self.code})"
+
+
+class VoucherImport(models.Model):
+    """One CSV upload into a vault, checked whole then imported whole by a background task."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting to start"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Imported"
+        FAILED = "failed", "Nothing imported"
+
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="imports")
+    file_name = models.CharField(max_length=255)
+    # Kept in the database, not on a disk, so any web process and any worker can read it; cleared once done.
+    content = models.BinaryField(null=True, editable=False)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    total_rows = models.PositiveIntegerField(default=0)
+    imported_count = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="[{line, message}] when nothing was imported.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrganizationScopedManager("vault__organization")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} → {self.vault}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class IncentivePool(models.Model):
+    """A pool of incentive codes (design §5); its codes, issuances and redemptions come with the pools issue."""
+
+    class Distribution(models.TextChoices):
+        UNIQUE = "unique", "Unique: each code issued once"
+        MULTI = "multi", "Multi: codes issued many times"
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="pools")
+    name = models.CharField(max_length=200)
+    issuance_allowed = models.BooleanField(default=True)
+    redemption_allowed = models.BooleanField(default=True)
+    distribution = models.CharField(max_length=10, choices=Distribution.choices, default=Distribution.UNIQUE)
+    low_threshold = models.PositiveIntegerField(default=0)
+    max_characters = models.PositiveSmallIntegerField(default=50)
+    notification_email = models.EmailField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationScopedManager()
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [models.UniqueConstraint("organization", Lower("name"), name="pool_name_ci_unique_in_org")]
+
+    def __str__(self) -> str:
+        return self.name
