@@ -4,6 +4,9 @@ from .models import Membership
 from .scoping import organization_scope, scopes_disabled
 
 SESSION_KEY = "organization_id"
+# Machine endpoints authenticate themselves (API keys, webhook signatures) and open their own scope;
+# they must not pay for a session and user lookup.
+MACHINE_PREFIXES = ("/api/", "/hooks/")
 
 
 class OrganizationScopeMiddleware:
@@ -20,6 +23,9 @@ class OrganizationScopeMiddleware:
     def __call__(self, request):
         request.organization = None
         request.membership = None
+        if request.path.startswith(MACHINE_PREFIXES):
+            with organization_scope(None):
+                return self.get_response(request)
         user = request.user
         if self.admin_prefix is None:
             self.admin_prefix = reverse("admin:index")
