@@ -31,3 +31,10 @@ class AdminRequiredMixin(MemberRequiredMixin):
         if request.user.is_authenticated and not is_org_admin(request.membership):
             raise PermissionDenied("Only organization admins can do this.")
         return super().dispatch(request, *args, **kwargs)
+
+
+def members_of(organization):
+    """The users of an organization: choices for owner fields and filters."""
+    from .models import User
+
+    return User.objects.filter(memberships__organization=organization).order_by("username")

@@ -12,10 +12,16 @@ from django_scopes import ScopedManager, scope, scopes_disabled
 __all__ = ["OrganizationScopedManager", "scope", "scopes_disabled", "organization_scope"]
 
 
-def OrganizationScopedManager(path: str = "organization", **kwargs):  # noqa: N802 (a class factory)
+def OrganizationScopedManager(path: str = "organization", _manager_class=None):  # noqa: N802 (builds a manager)
     """A manager scoped on the ``organization`` dimension, reached through ``path``."""
-    return ScopedManager(organization=path, **kwargs)
+    if _manager_class is None:
+        return ScopedManager(organization=path)
+    return ScopedManager(_manager_class, organization=path)
 
 
 def organization_scope(organization):
-    return scope(organization=organization)
+    """The scope of one organization; ``None`` gives a scope in which every scoped query is empty.
+
+    (django-scopes treats a ``None`` value as "no filter", so "no organization" must be an empty list.)
+    """
+    return scope(organization=[] if organization is None else organization)

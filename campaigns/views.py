@@ -1,22 +1,27 @@
 from django.db.models import Count, Q
 from django.utils import timezone
-from django.views.generic import DetailView, ListView
+from django.views.generic import DetailView
 
 from accounts.permissions import MemberRequiredMixin, can_manage_campaign
+from grids.views import GridView
 
+from .filters import CampaignFilterSet, IntegrationFilterSet
 from .models import Campaign, Integration
 from .status import STATUS_DEFINITIONS, CampaignStatus, live_checklist
+from .tables import CampaignTable, IntegrationTable
 
 
-class CampaignListView(MemberRequiredMixin, ListView):
-    template_name = "campaigns/campaign_list.html"
-    paginate_by = 50
+class CampaignListView(GridView):
+    model = Campaign
+    table_class = CampaignTable
+    filterset_class = CampaignFilterSet
+    definitions = {CampaignStatus(status).label: text for status, text in STATUS_DEFINITIONS.items()} | {
+        "Active": "YES while now is within the campaign's start and end dates, whatever its status.",
+    }
+    empty_text = "No campaigns yet."
 
     def get_queryset(self):
-        return Campaign.objects.exclude(status=CampaignStatus.ARCHIVED).select_related("owner")
-
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(status_definitions=STATUS_DEFINITIONS, **kwargs)
+        return Campaign.objects.with_active_now().select_related("owner")
 
 
 class CampaignDetailView(MemberRequiredMixin, DetailView):
@@ -49,9 +54,11 @@ class CampaignDetailView(MemberRequiredMixin, DetailView):
         )
 
 
-class IntegrationListView(MemberRequiredMixin, ListView):
-    template_name = "campaigns/integration_list.html"
-    paginate_by = 50
+class IntegrationListView(GridView):
+    model = Integration
+    table_class = IntegrationTable
+    filterset_class = IntegrationFilterSet
+    empty_text = "No integrations yet: create one from a campaign's page."
 
     def get_queryset(self):
         return Integration.objects.select_related("campaign")

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "incentives",
     "tracking",
     "reporting",
+    "grids",
 ]
 
 MIDDLEWARE = [

@@ -1,0 +1,35 @@
+"""Pieces every grid's filterset uses."""
+
+from functools import reduce
+from operator import or_
+
+import django_filters
+from django.db.models import Q
+
+
+class SearchFilter(django_filters.CharFilter):
+    """One box searching several lookups, e.g. ``SearchFilter("name__icontains", "external_id__iexact")``."""
+
+    def __init__(self, *lookups: str, **kwargs):
+        kwargs.setdefault("label", "Search")
+        super().__init__(method=self.search, **kwargs)
+        self.lookups = lookups
+
+    def search(self, queryset, name, value):
+        value = value.strip()
+        if not value:
+            return queryset
+        return queryset.filter(reduce(or_, (Q(**{lookup: value}) for lookup in self.lookups)))
+
+
+def scoped(model, **filters):
+    """Choices for a ModelChoiceFilter, read per request inside the organization's scope.
+
+    A queryset built at import time would fail loudly (no scope is active then), so every choice list goes
+    through this and can only ever hold the current organization's rows.
+    """
+
+    def queryset(request):
+        return model.objects.filter(**filters)
+
+    return queryset

@@ -1,0 +1,153 @@
+"""The generic grid: a django-tables2 table over a django-filter filterset, with saved filters and downloads.
+
+The query string is the single source of truth. ``build_grid`` turns (request, view) into the filtered,
+sorted, organization-scoped queryset; the page, the saved filter and the download all go through it, so a
+download always holds exactly the rows on screen. A grid is a table, a filterset and a few lines::
+
+    class VaultListView(GridView):
+        model = Vault
+        table_class = VaultTable
+        filterset_class = VaultFilterSet
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import EmptyPage, PageNotAnInteger
+from django.db.models import QuerySet
+from django.http import HttpResponseRedirect, QueryDict
+from django.shortcuts import redirect
+from django.utils import timezone
+from django.views.generic import TemplateView
+from django_filters import FilterSet
+from django_tables2 import Table
+
+from accounts.permissions import MemberRequiredMixin
+
+from .export import WRITERS, export_columns, export_rows
+from .models import SavedFilter
+
+# Query parameters that say how to show or send the rows, not which rows: never part of a saved filter.
+PRESENTATION_PARAMS = frozenset({"page", "per_page", "format", "clear"})
+PER_PAGE_CHOICES = (25, 50, 100, 250)
+
+
+@dataclass
+class Grid:
+    filterset: FilterSet
+    table: Table
+    queryset: QuerySet  # filtered, sorted, scoped: what the page shows and the download sends
+
+
+def filter_query(query: QueryDict) -> str:
+    """The part of a query string that picks and sorts rows, in a stable order."""
+    kept = [(key, value) for key, values in sorted(query.lists()) if key not in PRESENTATION_PARAMS
+            for value in values if value != ""]
+    return urlencode(kept)
+
+
+class GridView(MemberRequiredMixin, TemplateView):
+    template_name = "grids/grid.html"
+    model = None
+    table_class: type[Table]
+    filterset_class: type[FilterSet]
+    title: str = ""
+    paginate_by = 50
+    create_url: str | None = None  # a URL name; shown when can_create() allows
+    definitions: dict | None = None  # term -> definition, shown in a panel beside the grid
+    empty_text = "Nothing here yet."
+
+    # --- what each grid may override -------------------------------------------------------------
+
+    def get_queryset(self) -> QuerySet:
+        return self.model.objects.all()
+
+    def can_create(self) -> bool:
+        return self.create_url is not None
+
+    @property
+    def grid_name(self) -> str:
+        return f"{self.request.resolver_match.namespace}:{self.request.resolver_match.url_name}"
+
+    @property
+    def download_name(self) -> str:
+        return str(self.model._meta.verbose_name_plural).replace(" ", "-")
+
+    # --- the one way from a request to rows ------------------------------------------------------
+
+    def build_grid(self) -> Grid:
+        # Always bound, even to an empty query, so a filterset's defaults (e.g. no archived campaigns) apply.
+        filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset(), request=self.request)
+        rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+        table = self.table_class(rows, request=self.request)
+        table.order_by = self.request.GET.get("sort")  # validated against the table's sortable columns
+        ordered = table.data.data
+        ordering = list(ordered.query.order_by or ordered.model._meta.ordering)
+        if "pk" not in ordering and "-pk" not in ordering:
+            ordering.append("pk")  # a total order, so pages never skip or repeat rows
+        table.data.data = ordered.order_by(*ordering)
+        return Grid(filterset, table, table.data.data)
+
+    # --- HTTP ------------------------------------------------------------------------------------
+
+    def get(self, request, *args, **kwargs):
+        if not request.GET:
+            saved = SavedFilter.objects.filter(user=request.user, grid=self.grid_name).first()
+            if saved is not None:
+                return HttpResponseRedirect(f"{request.path}?{saved.query_string}")
+        grid = self.build_grid()
+        export_format = request.GET.get("format")
+        if export_format in WRITERS:
+            return self.download(grid, export_format)
+        self.paginate(grid.table)
+        return self.render_to_response(self.get_context_data(grid=grid))
+
+    def post(self, request, *args, **kwargs):
+        action = request.POST.get("action")
+        if action == "save":
+            query = filter_query(QueryDict(request.POST.get("query", "")))
+            SavedFilter.objects.update_or_create(
+                user=request.user, organization=request.organization, grid=self.grid_name,
+                defaults={"query_string": query},
+            )
+            messages.success(request, "Filters saved: this grid opens with them from now on.")
+            return HttpResponseRedirect(f"{request.path}?{query}" if query else f"{request.path}?clear=1")
+        if action == "reset":
+            SavedFilter.objects.filter(user=request.user, grid=self.grid_name).delete()
+            messages.success(request, "Filters reset to the default.")
+        return redirect(request.path)
+
+    def paginate(self, table: Table) -> None:
+        per_page = self.request.GET.get("per_page", "")
+        per_page = int(per_page) if per_page.isdigit() and int(per_page) in PER_PAGE_CHOICES else self.paginate_by
+        try:
+            table.paginate(page=self.request.GET.get("page", 1), per_page=per_page)
+        except PageNotAnInteger:
+            table.paginate(page=1, per_page=per_page)
+        except EmptyPage:
+            table.paginate(page=table.paginator.num_pages, per_page=per_page)
+
+    def download(self, grid: Grid, export_format: str):
+        columns = export_columns(grid.table)
+        rows = export_rows(grid.queryset, columns, self.request.organization.zone)
+        stamp = timezone.localtime(timezone.now(), self.request.organization.zone).strftime("%Y%m%d-%H%M")
+        return WRITERS[export_format](f"{self.download_name}-{stamp}", [c.header for c in columns], rows)
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        query = filter_query(self.request.GET)
+        saved = SavedFilter.objects.filter(user=self.request.user, grid=self.grid_name).first()
+        context.update(
+            title=self.title or str(self.model._meta.verbose_name_plural).capitalize(),
+            table=kwargs["grid"].table,
+            filterset=kwargs["grid"].filterset,
+            filter_query=query,
+            saved_filter=saved,
+            saved_filter_applied=saved is not None and saved.query_string == query,
+            create_url=self.create_url if self.can_create() else None,
+            definitions=self.definitions,
+            empty_text=self.empty_text,
+            per_page_choices=PER_PAGE_CHOICES,
+        )
+        return context

@@ -1,0 +1,27 @@
+import django_filters
+
+from grids.filters import SearchFilter, scoped
+
+from .models import Vault, Voucher
+
+
+class VaultFilterSet(django_filters.FilterSet):
+    q = SearchFilter("name__icontains", "description__icontains", label="Name or description")
+
+    class Meta:
+        model = Vault
+        fields = ["q"]
+
+
+class VoucherFilterSet(django_filters.FilterSet):
+    code = django_filters.CharFilter(lookup_expr="exact", label="Code")
+    vault = django_filters.ModelChoiceFilter(queryset=scoped(Vault))
+    vendor = django_filters.CharFilter(lookup_expr="iexact")
+    amount = django_filters.NumberFilter()
+    currency = django_filters.CharFilter(lookup_expr="iexact")
+    status = django_filters.ChoiceFilter(choices=Voucher.Status.choices)
+    is_test = django_filters.BooleanFilter(label="Test voucher")
+
+    class Meta:
+        model = Voucher
+        fields = ["code", "vault", "vendor", "amount", "currency", "status", "is_test"]
