@@ -1,20 +1,65 @@
-from django.db.models import Count, Q
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.generic import DetailView
+from django.views import View
+from django.views.generic import DetailView, TemplateView, UpdateView
+from formtools.wizard.views import SessionWizardView
 
+from accounts.errors import DomainError
 from accounts.permissions import MemberRequiredMixin, can_manage_campaign
 from grids.views import GridView
+from incentives.models import Voucher
 
+from . import services
 from .filters import CampaignFilterSet, IntegrationFilterSet
+from .forms import (
+    CampaignBasicsForm,
+    CampaignForm,
+    CampaignLinksForm,
+    CampaignScheduleForm,
+    FirstIntegrationForm,
+    IntegrationForm,
+)
 from .models import Campaign, Integration
 from .status import STATUS_DEFINITIONS, CampaignStatus, live_checklist
 from .tables import CampaignTable, IntegrationTable
+
+NEW_KEY_SESSION = "new_integration_key"  # a key shown once: kept in the session only until its page shows it
+
+
+def remember_new_key(request, issued: services.IssuedKey) -> None:
+    request.session[NEW_KEY_SESSION] = {"integration": issued.integration.pk, "key": issued.key}
+
+
+def pop_new_key(request, integration_pk: int | None) -> str | None:
+    stored = request.session.get(NEW_KEY_SESSION)
+    if stored and stored["integration"] == integration_pk:
+        del request.session[NEW_KEY_SESSION]
+        return stored["key"]
+    return None
+
+
+class ManageCampaignMixin(MemberRequiredMixin):
+    """Views that change a campaign: admins, or the campaign's owner (403 for other members)."""
+
+    def get_campaign(self) -> Campaign:
+        campaign = get_object_or_404(Campaign.objects.all(), pk=self.kwargs["pk"])
+        if not can_manage_campaign(self.request.membership, campaign):
+            raise PermissionDenied("Only admins and the campaign's owner can manage it.")
+        return campaign
+
+
+# --- campaigns --------------------------------------------------------------------------------------
 
 
 class CampaignListView(GridView):
     model = Campaign
     table_class = CampaignTable
     filterset_class = CampaignFilterSet
+    create_url = "campaigns:create"
     definitions = {CampaignStatus(status).label: text for status, text in STATUS_DEFINITIONS.items()} | {
         "Active": "YES while now is within the campaign's start and end dates, whatever its status.",
     }
@@ -33,25 +78,99 @@ class CampaignDetailView(MemberRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         campaign = self.object
         integrations = list(campaign.integrations.all())
-        vaults = list(
-            campaign.vaults.annotate(
-                available=Count("vouchers", filter=Q(vouchers__status="available")),
-            )
+        vaults = list(campaign.vaults.all())
+        voucher_types = (
+            Voucher.objects.filter(vault__campaigns=campaign, status=Voucher.Status.AVAILABLE).order_by()
+            .values("vault__name", "vendor", "amount", "currency", "is_test").annotate(available=Count("pk"))
+            .order_by("vault__name", "vendor", "amount", "currency", "is_test")
         )
         return super().get_context_data(
             integrations=integrations,
             vaults=vaults,
+            voucher_types=voucher_types,
+            pools=list(campaign.pools.all()),
             status_changes=campaign.status_changes.all()[:20],
+            status_definition=STATUS_DEFINITIONS[CampaignStatus(campaign.status)],
             checklist=live_checklist(
-                starts_at=campaign.starts_at,
-                ends_at=campaign.ends_at,
-                has_vault=bool(vaults),
+                starts_at=campaign.starts_at, ends_at=campaign.ends_at, has_vault=bool(vaults),
                 has_live_integration=any(i.status == Integration.Status.LIVE for i in integrations),
                 now=timezone.now(),
             ),
             can_manage=can_manage_campaign(self.request.membership, campaign),
             **kwargs,
         )
+
+
+class CampaignUpdateView(ManageCampaignMixin, UpdateView):
+    form_class = CampaignForm
+    template_name = "campaigns/campaign_form.html"
+
+    def get_object(self, queryset=None):
+        return self.get_campaign()
+
+    def get_form_kwargs(self):
+        return super().get_form_kwargs() | {"organization": self.request.organization}
+
+    def form_valid(self, form):
+        messages.success(self.request, "Campaign saved.")
+        return super().form_valid(form)
+
+
+class CampaignWizardView(MemberRequiredMixin, SessionWizardView):
+    """The campaign builder: basics → schedule → links → an optional first integration (design §10)."""
+
+    form_list = [
+        ("basics", CampaignBasicsForm),
+        ("schedule", CampaignScheduleForm),
+        ("links", CampaignLinksForm),
+        ("integration", FirstIntegrationForm),
+    ]
+    template_name = "campaigns/campaign_wizard.html"
+    step_titles = {"basics": "Basics", "schedule": "Schedule", "links": "Vaults and pools",
+                   "integration": "First integration"}
+
+    def get_form_kwargs(self, step=None):
+        return {"organization": self.request.organization}
+
+    def get_form_initial(self, step):
+        if step == "basics":
+            return {"owner": self.request.user}
+        if step == "schedule":
+            return {"starts_at": timezone.localtime(timezone.now(), self.request.organization.zone)}
+        return {}
+
+    def get_context_data(self, form, **kwargs):
+        return super().get_context_data(form=form, step_titles=self.step_titles, **kwargs)
+
+    def done(self, form_list, form_dict, **kwargs):
+        basics, schedule = form_dict["basics"].cleaned_data, form_dict["schedule"].cleaned_data
+        links, integration = form_dict["links"].cleaned_data, form_dict["integration"].cleaned_data
+        with transaction.atomic():
+            campaign = services.create_campaign(
+                self.request.organization, vaults=links.get("vaults", ()), pools=links.get("pools", ()),
+                **basics, **schedule,
+            )
+            if integration.get("name"):
+                remember_new_key(self.request, services.create_integration(
+                    campaign, name=integration["name"], status=integration["status"], created_by=self.request.user))
+        return redirect("campaigns:created", pk=campaign.pk)
+
+
+class CampaignCreatedView(MemberRequiredMixin, DetailView):
+    """The builder's success window: the campaign, any new key once, and what to do next."""
+
+    template_name = "campaigns/campaign_created.html"
+
+    def get_queryset(self):
+        return Campaign.objects.all()
+
+    def get_context_data(self, **kwargs):
+        integration = self.object.integrations.first()
+        return super().get_context_data(
+            integration=integration, new_key=pop_new_key(self.request, integration and integration.pk), **kwargs)
+
+
+# --- integrations -----------------------------------------------------------------------------------
 
 
 class IntegrationListView(GridView):
@@ -69,3 +188,63 @@ class IntegrationDetailView(MemberRequiredMixin, DetailView):
 
     def get_queryset(self):
         return Integration.objects.select_related("campaign")
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            new_key=pop_new_key(self.request, self.object.pk),
+            can_manage=can_manage_campaign(self.request.membership, self.object.campaign),
+            recent_calls=self.object.interactions.order_by("-created_at", "-pk")[:20],
+            **kwargs,
+        )
+
+
+class IntegrationCreateView(ManageCampaignMixin, TemplateView):
+    template_name = "campaigns/integration_form.html"
+
+    def get(self, request, pk):
+        return self.render_to_response({"form": IntegrationForm(), "campaign": self.get_campaign()})
+
+    def post(self, request, pk):
+        campaign = self.get_campaign()
+        form = IntegrationForm(request.POST)
+        if form.is_valid():
+            try:
+                issued = services.create_integration(campaign, created_by=request.user, **form.cleaned_data)
+            except DomainError as error:
+                for field, problems in error.fields.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                remember_new_key(request, issued)
+                messages.success(request, "Integration created. Copy its key now: it is shown only once.")
+                return redirect(issued.integration)
+        return self.render_to_response({"form": form, "campaign": campaign})
+
+
+class IntegrationActionView(MemberRequiredMixin, View):
+    """Rotate or revoke a key, after a confirmation page (GET shows it, POST does it)."""
+
+    action = "rotate"  # or "revoke", set in urls.py
+
+    def get_integration(self) -> Integration:
+        integration = get_object_or_404(Integration.objects.select_related("campaign"), pk=self.kwargs["pk"])
+        if not can_manage_campaign(self.request.membership, integration.campaign):
+            raise PermissionDenied("Only admins and the campaign's owner can manage its integrations.")
+        return integration
+
+    def get(self, request, pk):
+        return render(request, "campaigns/integration_confirm.html",
+                      {"integration": self.get_integration(), "action": self.action})
+
+    def post(self, request, pk):
+        integration = self.get_integration()
+        try:
+            if self.action == "rotate":
+                remember_new_key(request, services.rotate_integration_key(integration))
+                messages.success(request, "New key issued; the old one no longer works. Copy it now.")
+            else:
+                services.revoke_integration(integration)
+                messages.success(request, "Integration revoked: its key is refused from now on.")
+        except DomainError as error:
+            messages.error(request, error.message)
+        return redirect(integration)
+
