@@ -31,7 +31,10 @@ def refresh_campaign_statuses(campaign_ids: Iterable[int] | None = None, *, now:
     now = now or timezone.now()
     campaigns = Campaign._base_manager.order_by()
     if campaign_ids is not None:
-        campaigns = campaigns.filter(pk__in=list(campaign_ids))
+        campaign_ids = list(campaign_ids)
+        if not campaign_ids:  # e.g. a vault deleted or cleared with no campaign linked: nothing can move
+            return 0
+        campaigns = campaigns.filter(pk__in=campaign_ids)
     moving = campaigns.filter(~models.Q(status=status_expression(now)))
     history = CampaignStatusChange._meta
     with transaction.atomic():
@@ -164,3 +167,21 @@ def find_campaign_by_external_id(external_id: str, organization_slug: str | None
     if len(found) > 1:
         raise DomainError(f"Several organizations have a campaign {external_id!r}: name one with --organization.")
     return found[0]
+
+
+# --- campaigns ------------------------------------------------------------------------------------
+
+
+def create_campaign(organization, *, owner, vaults=(), pools=(), **fields) -> Campaign:
+    """A new campaign with its links; its status is computed as soon as it exists."""
+    if not fields.get("starts_at"):
+        fields["starts_at"] = timezone.now()
+    with transaction.atomic():
+        campaign = Campaign(organization=organization, owner=owner, **fields)
+        campaign.full_clean()
+        campaign.save()
+        if vaults:
+            campaign.vaults.set(vaults)
+        if pools:
+            campaign.pools.set(pools)
+    return campaign

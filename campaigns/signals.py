@@ -13,13 +13,14 @@ from incentives.models import Vault
 from .models import Campaign, Integration
 from .services import refresh_campaign_statuses
 
-# Changing only these fields cannot move a status.
-_INERT_FIELDS = frozenset({"status", "status_changed_at", "updated_at", "last_used_at"})
+# Saving only these fields cannot move a status. Two sets: an integration's ``status`` does move its campaign's.
+_INERT_CAMPAIGN_FIELDS = frozenset({"status", "status_changed_at", "updated_at"})
+_INERT_INTEGRATION_FIELDS = frozenset({"updated_at", "last_used_at", "key_prefix", "key_hash", "key_rotated_at"})
 
 
 @receiver(post_save, sender=Campaign)
 def campaign_saved(sender, instance: Campaign, update_fields=None, **kwargs):
-    if update_fields is not None and set(update_fields) <= _INERT_FIELDS:
+    if update_fields is not None and set(update_fields) <= _INERT_CAMPAIGN_FIELDS:
         return
     refresh_campaign_statuses([instance.pk])
     instance.refresh_from_db(fields=["status", "status_changed_at"])
@@ -54,7 +55,7 @@ def _deleted_directly(model, origin) -> bool:
 
 @receiver(post_save, sender=Integration)
 def integration_saved(sender, instance: Integration, update_fields=None, **kwargs):
-    if update_fields is not None and set(update_fields) <= _INERT_FIELDS | {"key_prefix", "key_hash", "key_rotated_at"}:
+    if update_fields is not None and set(update_fields) <= _INERT_INTEGRATION_FIELDS:
         return
     refresh_campaign_statuses([instance.campaign_id])
 

@@ -17,7 +17,8 @@ class VaultTable(GridTable):
 
 class VoucherTable(GridTable):
     code = tables.Column()
-    vault = tables.Column(accessor="vault__name", verbose_name="Vault", linkify=lambda record: record.vault.get_absolute_url())
+    vault = tables.Column(accessor="vault__name", verbose_name="Vault",
+                          linkify=lambda record: record.vault.get_absolute_url())
     status = StatusColumn()
     is_test = YesNoColumn(verbose_name="Test")
 
