@@ -21,6 +21,8 @@ class VoucherTable(GridTable):
                           linkify=lambda record: record.vault.get_absolute_url())
     status = StatusColumn()
     is_test = YesNoColumn(verbose_name="Test")
+    actions = tables.TemplateColumn(template_name="incentives/voucher_actions.html", verbose_name="",
+                                    orderable=False, exclude_from_export=True)
 
     class Meta(GridTable.Meta):
         model = Voucher

@@ -6,6 +6,12 @@ app_name = "incentives"
 
 urlpatterns = [
     path("vaults/", views.VaultListView.as_view(), name="vault-list"),
+    path("vaults/new/", views.VaultCreateView.as_view(), name="vault-create"),
     path("vaults/<int:pk>/", views.VaultDetailView.as_view(), name="vault-detail"),
+    path("vaults/<int:pk>/edit/", views.VaultUpdateView.as_view(), name="vault-edit"),
+    path("vaults/<int:pk>/import/", views.VoucherImportCreateView.as_view(), name="vault-import"),
+    path("imports/<int:pk>/", views.VoucherImportDetailView.as_view(), name="import-detail"),
+    path("imports/<int:pk>/progress/", views.VoucherImportProgressView.as_view(), name="import-progress"),
     path("vouchers/", views.VoucherListView.as_view(), name="voucher-list"),
+    path("vouchers/<int:pk>/void/", views.VoucherVoidView.as_view(), name="voucher-void"),
 ]

@@ -1,13 +1,22 @@
+from django.contrib import messages
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
-from django.views.generic import DetailView
+from django.http import JsonResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import View
+from django.views.generic import CreateView, DetailView, FormView, UpdateView
 
-from accounts.permissions import MemberRequiredMixin
+from accounts.permissions import AdminRequiredMixin, MemberRequiredMixin, is_org_admin
 from grids.views import GridView
 
 from .filters import VaultFilterSet, VoucherFilterSet
-from .models import Vault, Voucher
+from .forms import VaultForm, VoucherImportForm
+from .models import Vault, Voucher, VoucherImport
+from .services import void_vouchers
 from .tables import VaultTable, VoucherTable
+from .tasks import start_voucher_import
+from .voucher_import import read_import_progress
 
 
 def _voucher_count(**filters):
@@ -21,7 +30,11 @@ class VaultListView(GridView):
     model = Vault
     table_class = VaultTable
     filterset_class = VaultFilterSet
+    create_url = "incentives:vault-create"
     empty_text = "No vaults yet."
+
+    def can_create(self):
+        return is_org_admin(self.request.membership)
 
     def get_queryset(self):
         return Vault.objects.annotate(available=_voucher_count(status=Voucher.Status.AVAILABLE), total=_voucher_count())
@@ -39,7 +52,72 @@ class VaultDetailView(MemberRequiredMixin, DetailView):
             .annotate(available=Count("pk", filter=Q(status=Voucher.Status.AVAILABLE)), total=Count("pk"))
             .order_by("vendor", "amount", "currency", "is_test")
         )
-        return super().get_context_data(voucher_types=by_type, **kwargs)
+        return super().get_context_data(
+            voucher_types=by_type, imports=self.object.imports.defer("content")[:10],
+            is_admin=is_org_admin(self.request.membership), **kwargs,
+        )
+
+
+class VaultCreateView(AdminRequiredMixin, CreateView):
+    form_class = VaultForm
+    template_name = "incentives/vault_form.html"
+
+    def form_valid(self, form):
+        form.instance.organization = self.request.organization
+        messages.success(self.request, "Vault created. Import vouchers into it next.")
+        return super().form_valid(form)
+
+
+class VaultUpdateView(AdminRequiredMixin, UpdateView):
+    form_class = VaultForm
+    template_name = "incentives/vault_form.html"
+
+    def get_queryset(self):
+        return Vault.objects.all()
+
+
+class VoucherImportCreateView(AdminRequiredMixin, FormView):
+    """Upload a CSV into a vault; the import runs in the background and its page follows it."""
+
+    form_class = VoucherImportForm
+    template_name = "incentives/voucher_import_form.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.vault = get_object_or_404(Vault.objects.all(), pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(vault=self.vault, **kwargs)
+
+    def form_valid(self, form):
+        upload = form.cleaned_data["file"]
+        voucher_import = start_voucher_import(self.vault, upload, upload.name, self.request.user)
+        return redirect("incentives:import-detail", pk=voucher_import.pk)
+
+
+class VoucherImportDetailView(AdminRequiredMixin, DetailView):
+    template_name = "incentives/voucher_import_detail.html"
+    context_object_name = "voucher_import"
+
+    def get_queryset(self):
+        return VoucherImport.objects.select_related("vault").defer("content")
+
+
+class VoucherImportProgressView(AdminRequiredMixin, View):
+    """What the import page polls: the row's status, and the worker's progress from the cache."""
+
+    def get(self, request, pk):
+        voucher_import = get_object_or_404(VoucherImport.objects.defer("content"), pk=pk)
+        progress = read_import_progress(voucher_import.pk)
+        finished = voucher_import.is_finished
+        return JsonResponse({
+            "status": voucher_import.status,
+            "finished": finished,
+            "percent": 100 if finished else progress["percent"],
+            "phase": progress["phase"],
+            "done": progress["done"],
+            "total": progress["total"],
+        })
 
 
 class VoucherListView(GridView):
@@ -50,3 +128,17 @@ class VoucherListView(GridView):
 
     def get_queryset(self):
         return Voucher.objects.select_related("vault")
+
+
+class VoucherVoidView(AdminRequiredMixin, View):
+    def post(self, request, pk):
+        voucher = get_object_or_404(Voucher.objects.all(), pk=pk)
+        if void_vouchers(Voucher.objects.filter(pk=voucher.pk)):
+            messages.success(request, f"Voucher {voucher.code} is void: it will not be awarded.")
+        else:
+            messages.error(request, f"Voucher {voucher.code} is {voucher.get_status_display().lower()}: only "
+                                    "available vouchers can be voided.")
+        target = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
+            target = voucher.vault.get_absolute_url()
+        return redirect(target)

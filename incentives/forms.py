@@ -1,0 +1,31 @@
+from django import forms
+
+from .models import Vault
+
+MAX_IMPORT_BYTES = 50 * 1024 * 1024
+
+
+class VaultForm(forms.ModelForm):
+    class Meta:
+        model = Vault
+        fields = ["name", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 3})}
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if Vault.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Another vault of this organization already has this name.")
+        return name
+
+
+class VoucherImportForm(forms.Form):
+    file = forms.FileField(
+        help_text="CSV with the columns vendor, amount, currency, code and optionally pin, expires_at, is_test. "
+        "The whole file is checked first: one bad line and nothing is imported."
+    )
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > MAX_IMPORT_BYTES:
+            raise forms.ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
+        return upload
