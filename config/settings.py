@@ -97,7 +97,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise expects it even before collectstatic
 # Front-end libraries come from npm (package.json, installed by `make`), served as our own static files.
 STATICFILES_DIRS = [
     BASE_DIR / "static",

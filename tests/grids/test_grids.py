@@ -1,0 +1,163 @@
+"""The generic grid: constant queries, saved filters, downloads that hold exactly the filtered rows."""
+
+import csv
+import io
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+from openpyxl import load_workbook
+
+from accounts.scoping import scopes_disabled
+from campaigns.models import Campaign
+from campaigns.services import create_integration
+from grids.models import SavedFilter
+
+
+def csv_rows(response) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+
+
+def make_rows(grid: str, organization, owner, make_campaign, make_vault, n: int) -> None:
+    if grid in ("campaigns:list", "campaigns:integration-list"):
+        for _ in range(n):
+            campaign = make_campaign(organization, owner)
+            if grid == "campaigns:integration-list":
+                with scopes_disabled():
+                    create_integration(campaign, name="app")
+    elif grid == "incentives:vault-list":
+        for _ in range(n):
+            make_vault(organization, vouchers=2)
+    else:
+        make_vault(organization, vouchers=n)
+
+
+GRIDS = ["campaigns:list", "campaigns:integration-list", "incentives:vault-list", "incentives:voucher-list"]
+
+
+@pytest.mark.parametrize("grid", GRIDS)
+def test_grid_page_runs_the_same_queries_with_10_and_500_rows(client, organization, admin_user, make_campaign,
+                                                              make_vault, grid):
+    client.force_login(admin_user)
+    url = reverse(grid) + "?per_page=250"
+
+    def count() -> int:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        return len(queries)
+
+    make_rows(grid, organization, admin_user, make_campaign, make_vault, 10)
+    with_10 = count()
+    make_rows(grid, organization, admin_user, make_campaign, make_vault, 490)
+    assert count() == with_10
+
+
+def test_grid_page_query_budget(client, admin_user, organization, make_vault, django_assert_max_num_queries):
+    make_vault(organization, vouchers=300)
+    client.force_login(admin_user)
+    with django_assert_max_num_queries(12):
+        client.get(reverse("incentives:voucher-list"))
+
+
+def test_archived_campaigns_are_hidden_unless_a_filter_asks(client, organization, admin_user, make_campaign):
+    old = timezone.now() - timedelta(days=100)
+    make_campaign(organization, admin_user, name="Old one", starts_at=old, ends_at=old + timedelta(days=1))
+    make_campaign(organization, admin_user, name="Current one")
+    client.force_login(admin_user)
+    page = client.get(reverse("campaigns:list")).content.decode()
+    assert "Current one" in page and "Old one" not in page
+    page = client.get(reverse("campaigns:list") + "?status=archived").content.decode()
+    assert "Old one" in page and "Current one" not in page
+
+
+def test_saved_filters_apply_by_default_and_reset_removes_them(client, organization, admin_user, make_campaign):
+    make_campaign(organization, admin_user, name="Spring sale")
+    make_campaign(organization, admin_user, name="Autumn sale")
+    client.force_login(admin_user)
+    url = reverse("campaigns:list")
+    response = client.post(url, {"action": "save", "query": "q=spring&page=3&sort=name"})
+    assert response.status_code == 302
+    with scopes_disabled():
+        assert SavedFilter.objects.get(user=admin_user).query_string == "q=spring&sort=name"  # page is not a filter
+
+    response = client.get(url)  # opening the grid again applies them
+    assert response.status_code == 302 and response["Location"] == f"{url}?q=spring&sort=name"
+    page = client.get(response["Location"]).content.decode()
+    assert "Spring sale" in page and "Autumn sale" not in page
+    assert "Your saved filters are applied." in page
+
+    client.post(url, {"action": "reset"})
+    assert client.get(url).status_code == 200
+    with scopes_disabled():
+        assert not SavedFilter.objects.exists()
+
+
+def test_saved_filters_are_per_user(client, organization, admin_user, standard_user, make_campaign):
+    client.force_login(admin_user)
+    client.post(reverse("campaigns:list"), {"action": "save", "query": "q=x"})
+    client.force_login(standard_user)
+    assert client.get(reverse("campaigns:list")).status_code == 200
+
+
+def test_csv_download_holds_exactly_the_filtered_sorted_rows(client, organization, admin_user, make_vault):
+    vault = make_vault(organization, vouchers=0)
+    with scopes_disabled():
+        from incentives.models import Voucher
+
+        Voucher.objects.bulk_create(
+            Voucher(vault=vault, vendor=vendor, amount=amount, currency="USD", code=f"{vendor}-{n}")
+            for n in range(30) for vendor, amount in (("ACME", 10), ("Globex", 5))
+        )
+    client.force_login(admin_user)
+    query = "vendor=globex&sort=-code"
+    rows = csv_rows(client.get(reverse("incentives:voucher-list") + f"?{query}&format=csv"))
+    assert rows[0][:4] == ["Code", "Vendor", "Amount", "Currency"]
+    codes = [row[0] for row in rows[1:]]
+    assert codes == sorted((f"Globex-{n}" for n in range(30)), reverse=True)
+    page = client.get(reverse("incentives:voucher-list") + f"?{query}")
+    assert [str(r.record.code) for r in page.context["table"].page.object_list] == codes[:50]
+
+
+def test_xlsx_download_matches_the_csv(client, organization, admin_user, make_campaign):
+    make_campaign(organization, admin_user, name="Alpha")
+    make_campaign(organization, admin_user, name="Beta")
+    client.force_login(admin_user)
+    base = reverse("campaigns:list") + "?sort=name"
+    csv_names = [row[0] for row in csv_rows(client.get(base + "&format=csv"))]
+    response = client.get(base + "&format=xlsx")
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    xlsx_names = [row[0] for row in workbook.worksheets[0].iter_rows(values_only=True)]
+    assert csv_names == xlsx_names == ["Name", "Alpha", "Beta"]
+
+
+def test_csv_download_dates_are_in_the_organizations_zone(client, make_organization, make_member, make_campaign):
+    org = make_organization("Zoned", time_zone="Asia/Tokyo")
+    user = make_member(org)
+    starts = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
+    make_campaign(org, user, name="Tokyo", starts_at=starts)
+    client.force_login(user)
+    rows = csv_rows(client.get(reverse("campaigns:list") + "?format=csv"))
+    header = rows[0]
+    assert rows[1][header.index("Starts at")] == "2026-01-01 09:00:00"
+
+
+def test_invalid_filter_shows_no_rows_and_the_error(client, organization, admin_user, make_vault):
+    make_vault(organization, vouchers=3)
+    client.force_login(admin_user)
+    response = client.get(reverse("incentives:voucher-list") + "?amount=lots")
+    assert response.status_code == 200
+    assert response.context["table"].paginator.count == 0
+    assert "Enter a number." in response.content.decode()
+
+
+def test_campaign_grid_active_filter(client, organization, admin_user, make_campaign):
+    make_campaign(organization, admin_user, name="Running")
+    make_campaign(organization, admin_user, name="Later", starts_at=timezone.now() + timedelta(days=3))
+    client.force_login(admin_user)
+    with scopes_disabled():
+        assert Campaign.objects.count() == 2
+    rows = csv_rows(client.get(reverse("campaigns:list") + "?active_now=true&format=csv"))
+    assert [r[0] for r in rows[1:]] == ["Running"]
