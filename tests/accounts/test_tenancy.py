@@ -134,8 +134,9 @@ def test_standard_user_cannot_manage_a_campaign_they_do_not_own(client, organiza
         integration = create_integration(campaign, name="app").integration
     client.force_login(standard_user)
     assert client.get(reverse("campaigns:detail", args=[campaign.pk])).status_code == 200  # sees it
-    for name, pk in [("campaigns:edit", campaign.pk), ("campaigns:integration-create", campaign.pk),
-                     ("campaigns:integration-rotate", integration.pk), ("campaigns:integration-revoke", integration.pk)]:
+    managing = [("campaigns:edit", campaign.pk), ("campaigns:integration-create", campaign.pk),
+                ("campaigns:integration-rotate", integration.pk), ("campaigns:integration-revoke", integration.pk)]
+    for name, pk in managing:
         assert client.get(reverse(name, args=[pk])).status_code == 403, name
         assert client.post(reverse(name, args=[pk]), {"name": "x", "status": "test"}).status_code == 403, name
 
