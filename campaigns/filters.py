@@ -2,7 +2,7 @@ import django_filters
 from django import forms
 
 from accounts.permissions import members_of
-from grids.filters import SearchFilter, scoped
+from grids.filters import SearchFilter, YesNoFilter, scoped
 
 from .models import Campaign, Integration
 from .status import CampaignStatus
@@ -14,7 +14,7 @@ class CampaignFilterSet(django_filters.FilterSet):
         choices=CampaignStatus.choices, widget=forms.SelectMultiple(attrs={"size": 4}),
         help_text="Archived campaigns show only when chosen here.",
     )
-    active_now = django_filters.BooleanFilter(label="Active")
+    active_now = YesNoFilter(label="Active")
     owner = django_filters.ModelChoiceFilter(queryset=lambda request: members_of(request.organization))
     end_behavior = django_filters.ChoiceFilter(choices=Campaign.EndBehavior.choices)
     starts_at = django_filters.DateFromToRangeFilter(

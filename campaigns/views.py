@@ -89,6 +89,7 @@ class CampaignDetailView(MemberRequiredMixin, DetailView):
             vaults=vaults,
             voucher_types=voucher_types,
             pools=list(campaign.pools.all()),
+            interactions=campaign.interactions.select_related("integration", "voucher")[:10],
             status_changes=campaign.status_changes.all()[:20],
             status_definition=STATUS_DEFINITIONS[CampaignStatus(campaign.status)],
             checklist=live_checklist(

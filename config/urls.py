@@ -11,5 +11,6 @@ urlpatterns = [
     path("organization/switch/", account_views.SwitchOrganizationView.as_view(), name="switch-organization"),
     path("campaigns/", include("campaigns.urls")),
     path("incentives/", include("incentives.urls")),
+    path("tracking/", include("tracking.urls")),
     path("django-admin/", admin.site.urls),
 ]

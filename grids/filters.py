@@ -33,3 +33,17 @@ def scoped(model, **filters):
         return model.objects.filter(**filters)
 
     return queryset
+
+
+class YesNoAnyWidget(django_filters.widgets.BooleanWidget):
+    def __init__(self, attrs=None):
+        super().__init__(attrs)
+        self.choices = [("", "Any"), ("true", "Yes"), ("false", "No")]
+
+
+class YesNoFilter(django_filters.BooleanFilter):
+    """A yes/no filter whose empty choice reads "Any" and leaves the query string empty."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", YesNoAnyWidget)
+        super().__init__(*args, **kwargs)

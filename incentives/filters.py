@@ -1,6 +1,6 @@
 import django_filters
 
-from grids.filters import SearchFilter, scoped
+from grids.filters import SearchFilter, YesNoFilter, scoped
 
 from .models import Vault, Voucher
 
@@ -20,7 +20,7 @@ class VoucherFilterSet(django_filters.FilterSet):
     amount = django_filters.NumberFilter()
     currency = django_filters.CharFilter(lookup_expr="iexact")
     status = django_filters.ChoiceFilter(choices=Voucher.Status.choices)
-    is_test = django_filters.BooleanFilter(label="Test voucher")
+    is_test = YesNoFilter(label="Test voucher")
 
     class Meta:
         model = Voucher

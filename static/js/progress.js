@@ -4,6 +4,7 @@
   if (!box) return;
   const bar = box.querySelector(".progress-bar");
   const phase = box.querySelector("[data-testid=progress-phase]");
+  const percent = box.querySelector("[data-testid=progress-percent]");
   const labels = { queued: "Waiting for a worker…", checking: "Checking every line…", importing: "Importing…" };
   async function poll() {
     try {
@@ -13,6 +14,7 @@
       bar.textContent = state.percent + "%";
       bar.parentElement.setAttribute("aria-valuenow", state.percent);
       phase.textContent = labels[state.phase] || state.phase;
+      percent.textContent = state.percent + "%";
       if (state.finished) { setTimeout(() => window.location.reload(), 400); return; }
     } catch (error) { phase.textContent = "Lost contact with the server; retrying…"; }
     setTimeout(poll, 300);

@@ -28,6 +28,19 @@ def make_rows(grid: str, organization, owner, make_campaign, make_vault, n: int)
             if grid == "campaigns:integration-list":
                 with scopes_disabled():
                     create_integration(campaign, name="app")
+    elif grid == "tracking:interaction-list":
+        from tracking.models import Interaction
+
+        campaign = make_campaign(organization, owner)
+        with scopes_disabled():
+            integration = create_integration(campaign, name=f"app-{campaign.pk}").integration
+            vault = make_vault(organization, vouchers=1)
+            voucher = vault.vouchers.get()
+            Interaction.objects.bulk_create(
+                Interaction(organization=organization, campaign=campaign, integration=integration, kind="award",
+                            outcome="success", voucher=voucher, redeemer_email=f"r{n}@example.com", http_status=201)
+                for n in range(n)
+            )
     elif grid == "incentives:vault-list":
         for _ in range(n):
             make_vault(organization, vouchers=2)
@@ -35,7 +48,8 @@ def make_rows(grid: str, organization, owner, make_campaign, make_vault, n: int)
         make_vault(organization, vouchers=n)
 
 
-GRIDS = ["campaigns:list", "campaigns:integration-list", "incentives:vault-list", "incentives:voucher-list"]
+GRIDS = ["campaigns:list", "campaigns:integration-list", "incentives:vault-list", "incentives:voucher-list",
+         "tracking:interaction-list"]
 
 
 @pytest.mark.parametrize("grid", GRIDS)
@@ -161,3 +175,14 @@ def test_campaign_grid_active_filter(client, organization, admin_user, make_camp
         assert Campaign.objects.count() == 2
     rows = csv_rows(client.get(reverse("campaigns:list") + "?active_now=true&format=csv"))
     assert [r[0] for r in rows[1:]] == ["Running"]
+
+
+def test_interaction_grid_searches_redeemers_and_filters(client, organization, admin_user, make_campaign, make_vault):
+    make_rows("tracking:interaction-list", organization, admin_user, make_campaign, make_vault, 5)
+    client.force_login(admin_user)
+    url = reverse("tracking:interaction-list")
+    rows = csv_rows(client.get(url + "?redeemer=R3@example.com&format=csv"))
+    header = rows[0]
+    assert [r[header.index("Redeemer email")] for r in rows[1:]] == ["r3@example.com"]
+    assert len(csv_rows(client.get(url + "?outcome=error&format=csv"))) == 1  # the header only
+    assert len(csv_rows(client.get(url + "?outcome=success&kind=award&format=csv"))) == 6

@@ -1,0 +1,199 @@
+"""Grid pages and downloads at a million rows (issue: the admin UI, and the interactions grid).
+
+With 1,000,000 vouchers: the filtered voucher grid's server time (p50/p95, Django's test client in-process,
+middleware and rendering included) against the same page's SQL run raw; the CSV download's rows/s and peak
+memory growth against PostgreSQL ``COPY`` of the same rows. With 1,000,000 interactions over 90 days and 50
+campaigns: the interactions grid filtered by campaign and outcome, and the redeemer search, against their SQL.
+Goals: pages ≤ 3× raw SQL; download ≥ 0.2× COPY with memory growth ≤ 100 MB.
+
+    python -m bench grids        # BENCH_ROWS=1000000 BENCH_REQUESTS=30 by default
+"""
+
+import os
+import re
+import time
+
+from . import heading, median, scratch_database
+
+DATABASE = "va_bench_grids"
+ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "30"))
+
+
+def populate():
+    from django.db import connection, transaction
+
+    from accounts.models import Membership, Organization, User
+    from accounts.scoping import scopes_disabled
+    from campaigns.models import Campaign
+    from incentives.models import Vault
+
+    with scopes_disabled(), transaction.atomic(), connection.cursor() as cursor:
+        organization = Organization.objects.create(name="Bench", slug="bench", time_zone="Europe/London")
+        user = User.objects.create_user(username="bench-admin", password=None)
+        Membership.objects.create(user=user, organization=organization, role="admin")
+        vault = Vault.objects.create(organization=organization, name="Bench vault")
+        cursor.execute(
+            """
+            INSERT INTO incentives_voucher (vault_id, vendor, amount, currency, code, pin, is_test, status, created_at)
+            SELECT %s, (ARRAY['ACME', 'Globex', 'Initech', 'Umbrella'])[g %% 4 + 1], 10 + (g %% 3) * 15, 'USD',
+                   'CODE-' || g, '', g %% 10 = 0, CASE WHEN g %% 2 = 0 THEN 'awarded' ELSE 'available' END, now()
+            FROM generate_series(1, %s) AS g
+            """,
+            [vault.pk, ROWS],
+        )
+        campaigns = [
+            Campaign.objects.create(organization=organization, owner=user, name=f"Bench campaign {n}")
+            for n in range(50)
+        ]
+        first = campaigns[0].pk
+        cursor.execute(
+            """
+            INSERT INTO tracking_interaction (organization_id, campaign_id, kind, outcome, error_code, message,
+                redeemer_mobile, redeemer_email, redeemer_external_id, http_status, latency_ms, request_id,
+                created_at)
+            SELECT %s, %s + g %% 50, 'award',
+                   (ARRAY['success', 'success', 'success', 'out_of_stock', 'error', 'exception'])[g %% 6 + 1],
+                   '', '', '+4477009' || lpad((g %% 100000)::text, 5, '0'), 'user' || (g %% 200000) || '@example.com',
+                   'ext-' || (g %% 200000), 201, 12, md5(g::text), now() - (g %% 129600) * interval '1 minute'
+            FROM generate_series(1, %s) AS g
+            """,
+            [organization.pk, first, ROWS],
+        )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return user, campaigns[7]
+
+
+def page_times(client, url: str) -> tuple[list[float], list[str]]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url)  # warm
+    times = []
+    for _ in range(REQUESTS):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, response.status_code)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    return times, [q["sql"] for q in queries.captured_queries]
+
+
+def raw_times(statements: list[str]) -> list[float]:
+    from django.db import connection
+
+    times = []
+    with connection.cursor() as cursor:
+        for _ in range(REQUESTS):
+            started = time.perf_counter()
+            for sql in statements:
+                cursor.execute(sql)
+                if cursor.description:
+                    cursor.fetchall()
+            times.append(time.perf_counter() - started)
+    return times
+
+
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+
+
+def compare_page(client, label: str, url: str) -> None:
+    times, statements = page_times(client, url)
+    # Only the grid's own statements: the session, user and membership lookups are not the page's SQL.
+    grid_sql = [re.sub(r"^DECLARE .*? CURSOR WITH HOLD FOR ", "", s)  # choice lists iterate a server-side cursor
+                for s in statements if "django_session" not in s and "accounts_" not in s]
+    if os.environ.get("BENCH_SHOW_SQL"):
+        print("\n".join(grid_sql))
+    raw = raw_times(grid_sql)
+    ratio = median(times) / median(raw)
+    print(f"{label}: page p50 {median(times) * 1000:.1f} ms p95 {p95(times) * 1000:.1f} ms | raw SQL "
+          f"({len(grid_sql)} statements) p50 {median(raw) * 1000:.1f} ms p95 {p95(raw) * 1000:.1f} ms | "
+          f"ratio {ratio:.2f} (goal ≤ 3) {'OK' if ratio <= 3 else 'MISSED'}  [{len(statements)} queries in all]")
+
+
+def peak_rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def reset_peak_rss() -> None:
+    with open("/proc/self/clear_refs", "w") as clear:
+        clear.write("5")
+
+
+def compare_download(client, url: str, copy_sql: str) -> None:
+    from django.db import connection
+
+    reset_peak_rss()
+    before = peak_rss_mb()
+    started = time.perf_counter()
+    response = client.get(url)
+    rows = -1  # the header
+    for chunk in response.streaming_content:
+        rows += chunk.count(b"\n")
+    seconds = time.perf_counter() - started
+    growth = peak_rss_mb() - before
+
+    started = time.perf_counter()
+    copied = 0
+    with connection.cursor() as cursor, cursor.copy(f"COPY ({copy_sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+        for data in copy:
+            copied += bytes(data).count(b"\n")
+    copy_seconds = time.perf_counter() - started
+    ratio = (rows / seconds) / ((copied - 1) / copy_seconds)
+    print(f"CSV download: {rows:,} rows in {seconds:.2f} s = {rows / seconds:,.0f} rows/s, peak memory growth "
+          f"{growth:.1f} MB | COPY: {copied - 1:,} rows in {copy_seconds:.2f} s = {(copied - 1) / copy_seconds:,.0f} "
+          f"rows/s | ratio {ratio:.2f} (goal ≥ 0.2) {'OK' if ratio >= 0.2 else 'MISSED'}, memory "
+          f"{'OK' if growth <= 100 else 'MISSED'} (goal ≤ 100 MB)")
+
+
+def explain(sql: str) -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+        for (line,) in cursor.fetchall():
+            print("    " + line)
+
+
+def main() -> None:
+    os.environ["SECURE_SSL_REDIRECT"] = "0"  # the in-process client speaks plain HTTP
+    with scratch_database(DATABASE):
+        from django.core.management import call_command
+        from django.test import Client
+
+        call_command("collectstatic", interactive=False, verbosity=0)  # production's manifest storage needs it
+
+        heading(f"grids: loading {ROWS:,} vouchers and {ROWS:,} interactions")
+        started = time.perf_counter()
+        user, campaign = populate()
+        print(f"loaded in {time.perf_counter() - started:.1f} s")
+        client = Client()
+        client.force_login(user)
+
+        heading("voucher grid, filtered (vendor=Globex, status=available, sorted by code)")
+        compare_page(client, "vouchers", "/incentives/vouchers/?vendor=Globex&status=available&sort=code")
+        heading("voucher CSV download (vendor=Globex: 250,000 rows) against COPY")
+        compare_download(
+            client, "/incentives/vouchers/?vendor=Globex&format=csv",
+            "SELECT v.code, v.vendor, v.amount, v.currency, v.is_test, v.status, vt.name, v.expires_at, v.awarded_at "
+            "FROM incentives_voucher v JOIN incentives_vault vt ON vt.id = v.vault_id "
+            "WHERE UPPER(v.vendor) = UPPER('Globex') ORDER BY v.id DESC",
+        )
+        heading("interactions grid")
+        compare_page(client, "interactions by campaign + outcome",
+                     f"/tracking/interactions/?campaign={campaign.pk}&outcome=error")
+        compare_page(client, "interactions redeemer search", "/tracking/interactions/?redeemer=user4242@example.com")
+        _, statements = page_times(client, "/tracking/interactions/?redeemer=user4242@example.com")
+        heading("plan of the redeemer search's page query")
+        explain([s for s in statements if "tracking_interaction" in s and "LIMIT" in s][0])
+
+
+if __name__ == "__main__":
+    main()

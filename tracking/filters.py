@@ -1,0 +1,32 @@
+import django_filters
+from django import forms
+
+from campaigns.models import Campaign, Integration
+from campaigns.status import CampaignStatus
+from grids.filters import SearchFilter, scoped
+
+from .models import Interaction
+
+DATE_RANGE = django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
+
+
+class InteractionFilterSet(django_filters.FilterSet):
+    redeemer = SearchFilter("redeemer_mobile", "redeemer_email__iexact", "redeemer_external_id",
+                            label="Redeemer mobile, email or ID")
+    campaign = django_filters.ModelChoiceFilter(queryset=scoped(Campaign))
+    campaign_status = django_filters.MultipleChoiceFilter(
+        field_name="campaign__status", choices=CampaignStatus.choices, label="Campaign status",
+        widget=forms.SelectMultiple(attrs={"size": 4}),
+    )
+    kind = django_filters.MultipleChoiceFilter(choices=Interaction.Kind.choices,
+                                               widget=forms.SelectMultiple(attrs={"size": 4}))
+    outcome = django_filters.MultipleChoiceFilter(choices=Interaction.Outcome.choices,
+                                                  widget=forms.SelectMultiple(attrs={"size": 4}))
+    error_code = django_filters.CharFilter(label="Error code")
+    integration = django_filters.ModelChoiceFilter(queryset=scoped(Integration))
+    created_at = django_filters.DateFromToRangeFilter(label="Between", widget=DATE_RANGE)
+
+    class Meta:
+        model = Interaction
+        fields = ["redeemer", "campaign", "campaign_status", "kind", "outcome", "error_code", "integration",
+                  "created_at"]
