@@ -45,10 +45,10 @@ AMOUNT_PATTERN = re.compile(r"-?(\d+(\.\d*)?|\.\d+)")
 TRUE_WORDS = frozenset({"true", "1", "yes"})
 FALSE_WORDS = frozenset({"false", "0", "no", ""})
 
-# Phases reported to ``progress``; the last two are the import's final statuses.
+# Phases of the progress reports: queued, checking, importing, then the import's final status (succeeded, failed).
+QUEUED = "queued"
 CHECKING = "checking"
 IMPORTING = "importing"
-QUEUED = "queued"
 CHECK_SHARE = 30  # percent of the bar given to checking; inserting takes the rest
 
 PROGRESS_TIMEOUT = 24 * 60 * 60  # long enough for a page opened the next morning to still see the result
@@ -105,7 +105,7 @@ def check_voucher_csv(data: bytes, vault: Vault, progress: Progress | None = Non
         result.errors.append(_error(1, "The file is empty."))
         return result
 
-    expected_rows = max(text.count("\n"), 1)  # for progress only: a quoted value spanning lines makes it an estimate
+    expected_rows = max(text.count("\n") - 1, 1)  # for progress only: an estimate (quoted values may span lines)
     zone = vault.organization.zone
     first_line_of_code: dict[str, int] = {}
     records = _records(text)
@@ -315,10 +315,13 @@ def run_voucher_import(voucher_import_id: int, progress: Progress | None = None)
     locks the import row first, so two runs at once record one outcome and insert at most once.
     """
     voucher_import = VoucherImport.objects.select_related("vault__organization").get(pk=voucher_import_id)
-    if voucher_import.is_finished:
+    unfinished = [VoucherImport.Status.PENDING, VoucherImport.Status.RUNNING]
+    # Conditional, so a run that loaded the row just before another run finished it doesn't reopen it.
+    if not VoucherImport.objects.filter(pk=voucher_import.pk, status__in=unfinished).update(
+        status=VoucherImport.Status.RUNNING
+    ):
+        voucher_import.refresh_from_db()
         return voucher_import
-    voucher_import.status = VoucherImport.Status.RUNNING
-    voucher_import.save(update_fields=["status"])
     try:
         checked = check_voucher_csv(bytes(voucher_import.content or b""), voucher_import.vault, progress)
         if checked.ok:

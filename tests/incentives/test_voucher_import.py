@@ -16,6 +16,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
+from accounts.errors import DomainError
 from accounts.scoping import organization_scope, scopes_disabled
 from incentives import voucher_import as service
 from incentives.models import Voucher, VoucherImport
@@ -148,11 +149,15 @@ def test_codes_of_another_vault_are_no_duplicates(vault, paris, make_vault):
 
 
 def test_a_finished_import_is_not_run_again(vault):
+    """A redelivered task finds the import finished and leaves it (and the vault) as it is."""
     finished = run_import(vault, csv_file("Amazon,1,USD,ONCE-1,,,"))
+    reports = []
 
-    again = run_voucher_import(finished.pk)
+    again = run_voucher_import(finished.pk, progress=lambda *report: reports.append(report))
 
-    assert again.status == VoucherImport.Status.SUCCEEDED
+    assert (again.status, again.imported_count, again.errors) == (VoucherImport.Status.SUCCEEDED, 1, [])
+    assert again.finished_at == finished.finished_at
+    assert reports == []
     assert Voucher.objects.filter(vault=vault, code="ONCE-1").count() == 1
 
 
@@ -163,7 +168,7 @@ def test_a_finished_import_is_not_run_again(vault):
     ("amount", "reason"),
     [
         ("ten", "amount 'ten' is not a number"),
-        ("1,000", "amount '1,000' is not a number"),
+        ('"1,000"', "amount '1,000' is not a number"),
         ("1e3", "amount '1e3' is not a number"),
         ("NaN", "amount 'NaN' is not a number"),
         ("$5", "amount '$5' is not a number"),
@@ -210,19 +215,23 @@ def test_a_code_already_in_the_vault_fails_the_import(vault):
 
 
 def test_a_code_saved_between_the_check_and_the_insert_fails_the_import_with_its_line(vault, monkeypatch):
-    insert = service._insert_vouchers
+    check = service.check_voucher_csv
+    calls = []
 
-    def insert_after_a_rival(vault_, rows, progress):
-        Voucher.objects.create(vault=vault_, vendor="Amazon", amount=1, currency="USD", code="RACE-2")
-        insert(vault_, rows, progress)
+    def check_then_a_rival_saves(*args, **kwargs):
+        result = check(*args, **kwargs)
+        if not calls:  # another request commits this code while the import is between its check and its insert
+            Voucher.objects.create(vault=vault, vendor="Amazon", amount=1, currency="USD", code="RACE-2")
+        calls.append(result)
+        return result
 
-    monkeypatch.setattr(service, "_insert_vouchers", insert_after_a_rival)
+    monkeypatch.setattr(service, "check_voucher_csv", check_then_a_rival_saves)
 
     finished = run_import(vault, csv_file("Amazon,1,USD,RACE-1,,,", "Amazon,1,USD,RACE-2,,,"))
 
     assert finished.status == VoucherImport.Status.FAILED
     assert finished.errors == [{"line": 3, "message": "code 'RACE-2' is already in the vault."}]
-    assert not Voucher.objects.filter(code__startswith="RACE-").exists()  # the rival's row went with the rollback
+    assert list(Voucher.objects.filter(code__startswith="RACE-").values_list("code", flat=True)) == ["RACE-2"]
 
 
 @pytest.mark.parametrize("left_out", ["vendor", "amount", "currency", "code"])
@@ -311,6 +320,24 @@ def test_every_bad_line_is_reported_with_its_file_line_number(vault):
     assert errors[6]["message"] == "code is blank."
     assert errors[7]["message"] == "code is longer than 255 characters."
     assert errors[8]["message"] == "Has 4 values where the header has 7 columns."
+
+
+def test_a_line_csv_cannot_read_is_named_and_nothing_is_imported(vault):
+    huge = "X" * 200_000  # over the csv module's field limit
+    data = csv_file("Amazon,1,USD,OK-1,,,", f'Amazon,1,USD,"{huge}",,,', "Amazon,1,USD,OK-2,,,")
+
+    errors = errors_of(vault, data)
+
+    assert len(errors) == 1
+    assert errors[0]["line"] == 3
+    assert errors[0]["message"].startswith("The file is not valid CSV here (field larger than field limit")
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_stored(vault):
+    with pytest.raises(DomainError, match="larger than 50 MB"):
+        create_voucher_import(vault, b"x" * (service.MAX_FILE_BYTES + 1), "huge.csv")
+
+    assert not VoucherImport.objects.exists()
 
 
 def test_checking_writes_nothing(vault):
@@ -418,7 +445,7 @@ def test_the_task_opens_the_scope_of_the_import_s_organization(gift_vault, paris
         assert Voucher.objects.filter(vault=gift_vault, code="S-1").exists()
 
 
-def test_the_task_of_a_deleted_import_does_nothing():
+def test_the_task_of_a_deleted_import_does_nothing(db):
     assert import_vouchers(987_654_321) is None
 
 
@@ -440,7 +467,7 @@ def test_the_command_imports_a_good_file(gift_vault, tmp_path):
 
 def test_the_command_prints_every_error_and_fails(gift_vault, tmp_path):
     path = tmp_path / "bad.csv"
-    path.write_bytes(csv_file("Amazon,1,USD,CMD-1,,,", "Amazon,1,XXX,CMD-2,,,", "Amazon,-2,USD,CMD-1,,,"))
+    path.write_bytes(csv_file("Amazon,1,USD,CMD-1,,,", "Amazon,1,EURO,CMD-2,,,", "Amazon,-2,USD,CMD-1,,,"))
     err = StringIO()
 
     with pytest.raises(CommandError) as failure:
@@ -449,7 +476,7 @@ def test_the_command_prints_every_error_and_fails(gift_vault, tmp_path):
     assert failure.value.returncode == 1
     assert str(failure.value).startswith("Nothing was imported: 2 bad lines in 3 rows")
     assert err.getvalue().splitlines() == [
-        "line 3: currency 'XXX' is not an ISO 4217 currency code.",
+        "line 3: currency 'EURO' is not an ISO 4217 currency code.",
         "line 4: amount '-2' is negative.",
         "line 4: code 'CMD-1' is a duplicate of line 2.",
     ]
@@ -471,7 +498,9 @@ def test_the_command_exit_status(make_organization, make_vault, tmp_path):
     vault = make_vault(make_organization("Exit Status"))
     db = connection.settings_dict
     env = {**os.environ, "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"}
-    manage = [sys.executable, str(Path(django_settings.BASE_DIR) / "manage.py"), "import_vouchers", str(vault.pk)]
+    # --skip-checks: this is about the command's exit status, not the project's system checks.
+    manage = [sys.executable, str(Path(django_settings.BASE_DIR) / "manage.py"), "import_vouchers", "--skip-checks"]
+    manage.append(str(vault.pk))
     good, bad = tmp_path / "good.csv", tmp_path / "bad.csv"
     good.write_bytes(csv_file("Amazon,1,USD,P-1,,,"))
     bad.write_bytes(csv_file("Amazon,1,USD,P-2,,,", "Amazon,1,USD,P-1,,,"))
