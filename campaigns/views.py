@@ -12,6 +12,7 @@ from accounts.errors import DomainError
 from accounts.permissions import MemberRequiredMixin, can_manage_campaign
 from grids.views import GridView
 from incentives.models import Voucher
+from tracking.numbers import with_state
 
 from . import services
 from .filters import CampaignFilterSet, IntegrationFilterSet
@@ -90,6 +91,7 @@ class CampaignDetailView(MemberRequiredMixin, DetailView):
             voucher_types=voucher_types,
             pools=list(campaign.pools.all()),
             interactions=campaign.interactions.select_related("integration", "voucher")[:10],
+            numbers=with_state(campaign.numbers.all()),
             status_changes=campaign.status_changes.all()[:20],
             status_definition=STATUS_DEFINITIONS[CampaignStatus(campaign.status)],
             checklist=live_checklist(

@@ -38,12 +38,13 @@ def export_columns(table) -> list[ExportColumn]:
     """The table's exported columns, each read straight from the database by its accessor."""
     model = table.data.data.model
     overrides = getattr(table, "export_paths", {})
+    labels = getattr(table, "export_labels", {})
     columns = []
     for bound in table.columns.iterall():
         if bound.column.exclude_from_export:
             continue
         path = overrides.get(bound.name) or str(bound.accessor).replace(".", LOOKUP_SEP)
-        columns.append(ExportColumn(str(bound.header), path, _choice_labels(model, path)))
+        columns.append(ExportColumn(str(bound.header), path, labels.get(bound.name) or _choice_labels(model, path)))
     return columns
 
 

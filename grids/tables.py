@@ -9,6 +9,8 @@ class GridTable(tables.Table):
 
     # column name -> ORM path, when a column's download should read another path than its accessor
     export_paths: dict[str, str] = {}
+    # column name -> {value: label}, for annotated columns whose values need a label in downloads
+    export_labels: dict[str, dict] = {}
 
     class Meta:
         attrs = {"class": "table table-hover table-sm align-middle mb-0"}

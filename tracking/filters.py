@@ -3,9 +3,10 @@ from django import forms
 
 from campaigns.models import Campaign, Integration
 from campaigns.status import CampaignStatus
-from grids.filters import SearchFilter, scoped
+from grids.filters import SearchFilter, YesNoAnyWidget, scoped
 
-from .models import Interaction
+from .models import Interaction, TrackingNumber
+from .voice import ROUTING_LABELS
 
 DATE_RANGE = django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
 
@@ -30,3 +31,15 @@ class InteractionFilterSet(django_filters.FilterSet):
         model = Interaction
         fields = ["redeemer", "campaign", "campaign_status", "kind", "outcome", "error_code", "integration",
                   "created_at"]
+
+
+class TrackingNumberFilterSet(django_filters.FilterSet):
+    q = SearchFilter("number__contains", "label__icontains", "forward_to__contains", label="Number or label")
+    campaign = django_filters.ModelChoiceFilter(queryset=scoped(Campaign))
+    unassigned = django_filters.BooleanFilter(field_name="campaign", lookup_expr="isnull", label="In the inventory",
+                                              widget=YesNoAnyWidget)
+    state = django_filters.ChoiceFilter(choices=[(r.value, label) for r, label in ROUTING_LABELS.items()])
+
+    class Meta:
+        model = TrackingNumber
+        fields = ["q", "campaign", "unassigned", "state"]

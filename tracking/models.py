@@ -1,6 +1,15 @@
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
+from django.db.models.functions import Upper
+from django.urls import reverse
 
 from accounts.scoping import OrganizationScopedManager
+
+from .phone import pretty, validate_e164
+from .voice import ROUTING_LABELS
+
+# An interaction that gave a voucher away (a replay of it has no voucher).
+AWARDED = models.Q(kind="award", outcome="success", voucher__isnull=False)
 
 
 class Interaction(models.Model):
@@ -13,6 +22,7 @@ class Interaction(models.Model):
         CALL = "call", "Call"
         OPT_IN = "opt_in", "Opt-in"
         EVENT = "event", "Event"
+        LOOKUP = "lookup", "Lookup"  # an API read, e.g. GET /api/v1/campaign
 
     class Outcome(models.TextChoices):
         SUCCESS = "success", "Success"
@@ -49,7 +59,77 @@ class Interaction(models.Model):
         indexes = [
             models.Index(fields=["campaign", "created_at"]),
             models.Index(fields=["organization", "created_at"]),
+            # The interactions grid's redeemer search: mobile and external id exactly, email case-insensitively.
+            models.Index(fields=["redeemer_mobile"], name="interaction_redeemer_mobile"),
+            models.Index(Upper("redeemer_email"), name="interaction_redeemer_email"),
+            models.Index(fields=["redeemer_external_id"], name="interaction_redeemer_ext_id"),
+            # max_awards_per_redeemer counts a redeemer's awards in a campaign by any identifier it gave.
+            *(
+                models.Index(
+                    fields=["campaign", field],
+                    condition=AWARDED & ~models.Q(**{field: ""}),
+                    name=f"interaction_award_{field.removeprefix('redeemer_')}",
+                )
+                for field in ("redeemer_mobile", "redeemer_email", "redeemer_external_id")
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.outcome} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a write sent with a ``reference`` (design §8), replayed to its copies.
+
+    The row is inserted first, in the write's transaction: a racing copy's INSERT waits on the unique index
+    until the first commits (then replays it) or rolls back (then does the write itself).
+    """
+
+    integration = models.ForeignKey("campaigns.Integration", on_delete=models.CASCADE, related_name="+")
+    reference = models.CharField(max_length=100)
+    request_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request's meaningful fields.")
+    http_status = models.PositiveSmallIntegerField(null=True)
+    body = models.JSONField(null=True, encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationScopedManager("integration__campaign__organization")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("integration", "reference", name="idempotency_reference_unique_per_integration")
+        ]
+        indexes = [models.Index(fields=["created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.integration_id}: {self.reference}"
+
+
+class TrackingNumber(models.Model):
+    """A phone number that rings through to a business while its campaign runs (design §6)."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="numbers")
+    number = models.CharField(max_length=16, unique=True, validators=[validate_e164],
+                              help_text="E.164, e.g. +14155550123.")
+    campaign = models.ForeignKey("campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
+                                 related_name="numbers", help_text="Empty: in the organization's inventory.")
+    forward_to = models.CharField(max_length=16, validators=[validate_e164], help_text="Where calls ring through.")
+    label = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationScopedManager()
+
+    class Meta:
+        ordering = ["number"]
+        indexes = [models.Index(fields=["organization", "campaign"])]
+
+    def __str__(self) -> str:
+        return pretty(self.number)
+
+    def get_absolute_url(self) -> str:
+        return reverse("tracking:number-detail", args=[self.pk])
+
+    @property
+    def state_label(self) -> str:
+        """The label of the ``state`` that ``tracking.numbers.with_state`` annotates."""
+        return ROUTING_LABELS[self.state]

@@ -1,8 +1,11 @@
 import django_tables2 as tables
+from django.utils.html import format_html
 
 from grids.tables import GridTable, StatusColumn
 
-from .models import Interaction
+from .models import Interaction, TrackingNumber
+from .phone import pretty
+from .voice import ROUTING_LABELS
 
 
 class InteractionTable(GridTable):
@@ -19,3 +22,24 @@ class InteractionTable(GridTable):
                   "redeemer_mobile", "redeemer_email", "redeemer_external_id", "voucher", "latency_ms",
                   "request_id", "message")
         order_by = ("-created_at",)
+
+
+class TrackingNumberTable(GridTable):
+    number = tables.Column(linkify=True)
+    campaign = tables.Column(accessor="campaign__name", verbose_name="Campaign", default="— inventory —",
+                             linkify=lambda record: record.campaign and record.campaign.get_absolute_url())
+    state = tables.Column(verbose_name="State")
+    forward_to = tables.Column(verbose_name="Forwards to")
+    export_labels = {"state": ROUTING_LABELS}
+
+    class Meta(GridTable.Meta):
+        model = TrackingNumber
+        fields = ("number", "label", "campaign", "state", "forward_to", "created_at")
+
+    def render_number(self, value):
+        return pretty(value)
+
+    def render_state(self, value):
+        label = ROUTING_LABELS[value]
+        return format_html('<span class="badge status-badge status-number-{}">{}</span>', value, label)
+

@@ -10,6 +10,7 @@ from accounts.scoping import organization_scope, scopes_disabled
 from campaigns.models import Campaign, Integration
 from campaigns.services import create_integration
 from incentives.models import Vault, Voucher, VoucherImport
+from tracking.models import TrackingNumber
 
 PROJECT_APPS = {"accounts", "campaigns", "incentives", "tracking", "reporting", "grids", "engagement"}
 NOT_TENANT_DATA = {"accounts.User", "accounts.Organization", "accounts.Membership"}
@@ -54,7 +55,8 @@ def test_scope_shows_only_its_own_organizations_rows(make_organization, make_mem
 
 @pytest.fixture
 def other_org_objects(make_organization, make_member, make_campaign, make_vault):
-    """One object of each kind in organization B, by the URL keyword that names it."""
+    """One object of each kind in organization B, by the name of the URL that shows it (with the URL's
+    other arguments after it, when it has some)."""
     b = make_organization("Other Co")
     owner = make_member(b)
     campaign = make_campaign(b, owner)
@@ -63,6 +65,8 @@ def other_org_objects(make_organization, make_member, make_campaign, make_vault)
         integration = create_integration(campaign, name="b-app").integration
         voucher = Voucher.objects.filter(vault=vault).get()
         voucher_import = VoucherImport.objects.create(vault=vault, file_name="b.csv", content=b"")
+        number = TrackingNumber.objects.create(organization=b, number="+14155550199", forward_to="+14155550100",
+                                               campaign=campaign)
     return {
         "campaigns:detail": campaign, "campaigns:created": campaign, "campaigns:edit": campaign,
         "campaigns:integration-create": campaign,
@@ -71,6 +75,9 @@ def other_org_objects(make_organization, make_member, make_campaign, make_vault)
         "incentives:vault-detail": vault, "incentives:vault-edit": vault, "incentives:vault-import": vault,
         "incentives:voucher-void": voucher,
         "incentives:import-detail": voucher_import, "incentives:import-progress": voucher_import,
+        "tracking:number-detail": number, "tracking:number-edit": number, "tracking:number-release": number,
+        "tracking:provision-number": campaign,
+        "reporting:campaign-dashboard": campaign, "reporting:chart-csv": (campaign, "summary"),
     }
 
 
@@ -92,8 +99,9 @@ def test_crawl_covers_every_object_url(other_org_objects):
 
 def test_another_organizations_objects_answer_404_everywhere(client, organization, admin_user, other_org_objects):
     client.force_login(admin_user)
-    for name, obj in other_org_objects.items():
-        url = reverse(name, args=[obj.pk])
+    for name, target in other_org_objects.items():
+        obj, *more = target if isinstance(target, tuple) else (target,)
+        url = reverse(name, args=[obj.pk, *more])
         answers = {client.get(url).status_code, client.post(url, {}).status_code}
         # 404 for the method the URL serves; 405 for the other one (answered before any lookup)
         assert 404 in answers and answers <= {404, 405}, f"{url}: {answers}"

@@ -16,6 +16,7 @@ from campaigns.models import Campaign
 from campaigns.services import find_integration_by_key
 from config import celery_app
 from incentives.models import Vault, Voucher, VoucherImport
+from tracking.models import TrackingNumber
 
 pytestmark = pytest.mark.browser
 
@@ -310,3 +311,37 @@ def test_standard_user_gets_403_editing_a_campaign_they_do_not_own(logged_in_pag
     response = page.goto(f"/campaigns/{own.pk}/edit/")
     assert response is not None and response.status == 200
     expect(page.get_by_role("heading", name="Edit Sam's campaign")).to_be_visible()
+
+
+# --- tracking numbers ------------------------------------------------------------------------------
+
+
+def test_provision_a_number_from_the_wizard_success_page(page, logged_in_page, alice, organization, make_campaign,
+                                                        screenshot):
+    campaign = make_campaign(organization, alice, name="Radio spring")
+    with scopes_disabled():
+        TrackingNumber.objects.create(organization=organization, number="+14155550177", forward_to="+14155550100",
+                                      label="Spare")
+    logged_in_page(alice)
+    page.goto(f"/campaigns/{campaign.pk}/created/")
+    page.get_by_test_id("provision-number-link").click()
+    form = page.get_by_test_id("provision-form")
+    expect(form).to_be_visible()
+    page.locator("#id_number").fill("+1 415 555 0188")
+    page.locator("#id_forward_to").fill("(415) 555-0100 ")
+    page.get_by_role("button", name="Provision").click()
+    expect(form).to_contain_text("is not a phone number")  # no country code: refused with a clear message
+    page.locator("#id_forward_to").fill("+1 415 555 0100")
+    page.locator("#id_label").fill("Radio ad")
+    screenshot(page, "13-provision-number")
+    page.get_by_role("button", name="Provision").click()
+
+    expect(page).to_have_url(re.compile(rf"/campaigns/{campaign.pk}/$"))
+    numbers = page.get_by_test_id("campaign-numbers")
+    expect(numbers).to_contain_text("+1 415-555-0188")
+    expect(numbers).to_contain_text("Active")
+    expect(numbers).not_to_contain_text("+1 415-555-0177")  # still in the inventory
+    screenshot(page, "14-campaign-with-number")
+    with scopes_disabled():
+        assert list(campaign.numbers.values_list("number", "forward_to", "label")) == [
+            ("+14155550188", "+14155550100", "Radio ad")]

@@ -1,0 +1,411 @@
+"""``POST /api/v1/awards`` under load, beside its physical floor (/work/shared/refs/award_floor).
+
+Creates a scratch database with 1,000,000 vouchers of one type (set-based), serves the project with gunicorn
+(4 workers, DEBUG=0) and drives the award with wrk at 1, 8 and 32 clients on a fresh vault and on a
+half-awarded one (each run starts from that state again), then gives 200,000 awards in a row and measures
+again. Runs the floor's own script (pgbench and a bare Django view running the award's SQL) and prints both
+side by side with the ratios against the goals, the EXPLAIN ANALYZE of the pick fresh and after many awards,
+and the count of vouchers given twice (must be 0).
+
+    python -m bench award            # BENCH_SECONDS=10 per run, BENCH_VOUCHERS=1000000, BENCH_IN_A_ROW=200000
+"""
+
+import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from . import PROJECT_DIR, heading, scratch_database
+
+DATABASE = "va_bench_award"
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+VOUCHERS = int(os.environ.get("BENCH_VOUCHERS", "1000000"))
+IN_A_ROW = int(os.environ.get("BENCH_IN_A_ROW", "200000"))
+CLIENTS = (1, 8, 32)
+PORT = 18802
+FLOOR_SCRIPT = PROJECT_DIR.parent / "shared" / "refs" / "award_floor" / "run.sh"
+BIN = Path(sys.executable).parent
+
+# Goals (issue 9): ours against the bare view, and against ourselves on a fresh vault.
+GOAL_THROUGHPUT_VS_FLOOR = 0.5  # at 8 and 32 clients
+GOAL_STABLE_WITHIN = 0.2  # half-awarded and after IN_A_ROW awards, against fresh
+GOAL_P50_VS_FLOOR = 2.0  # at 1 client
+
+# A fresh redeemer on every request: this run's start, the wrk thread, a counter.
+WRK_SCRIPT = """
+local threads, started = 0, os.time()
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
+local key, sent = nil, 0
+function init(args)
+  key = args[1]
+end
+function request()
+  sent = sent + 1
+  local body = '{"vendor":"ACME","amount":"10.00","currency":"USD","redeemer":{"external_id":"c-' .. started .. '-' ..
+    tid .. '-' .. sent .. '"}}'
+  return wrk.format("POST", "/api/v1/awards",
+    {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}, body)
+end
+function done(summary, latency, requests)
+  io.write(string.format("BENCH requests=%d seconds=%.3f non2xx=%d errors=%d p50=%d p95=%d\\n",
+    summary.requests, summary.duration / 1e6, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50), latency:percentile(95)))
+end
+"""
+
+
+@dataclass
+class Run:
+    requests: int
+    seconds: float
+    non_2xx: int
+    errors: int
+    p50_ms: float
+    p95_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def __str__(self) -> str:
+        failed = f", {self.non_2xx} non-2xx, {self.errors} socket errors" if self.non_2xx or self.errors else ""
+        return f"{self.rate:8.0f} req/s  p50 {self.p50_ms:6.2f} ms  p95 {self.p95_ms:6.2f} ms{failed}"
+
+
+@dataclass
+class FloorRun:
+    pgbench_tps: float
+    rate: float
+    p50_ms: float
+
+
+# --- data -----------------------------------------------------------------------------------------
+
+
+def populate(count: int) -> tuple[str, int]:
+    """One organization, a live campaign with one vault of ``count`` ACME 10.00 USD vouchers, a live key.
+
+    Returns (key, campaign id). The key's rate limit is high but set, so every request pays its cache trip.
+    """
+    from django.db import connection, transaction
+
+    from accounts.models import Organization, User
+    from accounts.scoping import scopes_disabled
+    from campaigns.models import Campaign, Integration
+    from campaigns.services import create_integration
+    from incentives.models import Vault, Voucher
+
+    with scopes_disabled(), transaction.atomic():
+        organization = Organization.objects.create(name="Bench", slug="bench")
+        owner = User.objects.create_user(username="bench", password=None)
+        vault = Vault.objects.create(organization=organization, name="Bench vault")
+        campaign = Campaign.objects.create(organization=organization, owner=owner, name="Bench award")
+        campaign.vaults.add(vault)
+        key = create_integration(
+            campaign, name="Load", status=Integration.Status.LIVE, rate_limit_per_minute=1_000_000_000
+        ).key
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                INSERT INTO {Voucher._meta.db_table} (vault_id, vendor, amount, currency, code, pin, is_test,
+                    expires_at, status, awarded_at, interaction_id, created_at)
+                SELECT %s, 'ACME', 10.00, 'USD', 'C' || g, '', false, NULL, 'available', NULL, NULL, now()
+                FROM generate_series(1, %s) AS g
+                """,
+                [vault.pk, count],
+            )
+    campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.LIVE, campaign.status
+    vacuum()
+    return key, campaign.pk
+
+
+def vacuum() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE incentives_voucher, tracking_interaction")
+
+
+def reset(state: str, count: int) -> None:
+    """Back to a fresh vault, or to exactly half of it awarded (lowest ids, as the floor does), compacted."""
+    from django.db import connection, transaction
+
+    wait_for_quiet()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE incentives_voucher SET status = 'available', awarded_at = NULL, interaction_id = NULL "
+            "WHERE status <> 'available'"
+        )
+        # Tolerant of an award a gunicorn worker was still finishing: its interaction stays with its voucher.
+        cursor.execute(
+            "DELETE FROM tracking_interaction i WHERE NOT EXISTS "
+            "(SELECT 1 FROM incentives_voucher v WHERE v.interaction_id = i.id)"
+        )
+        if state == "half":
+            cursor.execute(
+                "UPDATE incentives_voucher SET status = 'awarded', awarded_at = now() "
+                "WHERE id < (SELECT min(id) FROM incentives_voucher) + %s",
+                [count // 2],
+            )
+    vacuum()
+
+
+def wait_for_quiet() -> None:
+    """Until the awards wrk left in flight are through (wrk is gone: no new one starts)."""
+    from django.db import connection
+
+    time.sleep(0.3)
+    with connection.cursor() as cursor:
+        for _ in range(100):
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid <> pg_backend_pid() AND state <> 'idle'"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)
+
+
+def given_twice() -> int:
+    """Vouchers that two interactions claim, plus awarded vouchers whose interaction is not theirs."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT voucher_id FROM tracking_interaction WHERE voucher_id IS NOT NULL "
+            "GROUP BY voucher_id HAVING count(*) > 1) AS twice"
+        )
+        twice = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*) FROM incentives_voucher v LEFT JOIN tracking_interaction i ON i.id = v.interaction_id "
+            "WHERE v.status = 'awarded' AND v.interaction_id IS NOT NULL AND i.voucher_id IS DISTINCT FROM v.id"
+        )
+        return twice + cursor.fetchone()[0]
+
+
+def awarded_through_api() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM tracking_interaction WHERE voucher_id IS NOT NULL")
+        return cursor.fetchone()[0]
+
+
+def explain_pick(campaign_id: int) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the exact pick the award runs, rolled back."""
+    from django.db import connection, transaction
+
+    from campaigns.models import Campaign
+    from incentives.awards import pick_queryset
+
+    campaign = Campaign._base_manager.get(pk=campaign_id)
+    with transaction.atomic():
+        sql, params = pick_queryset(
+            campaign, vendor="ACME", amount=Decimal("10.00"), currency="USD", is_test=False
+        ).query.sql_with_params()
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
+            plan = "\n".join("    " + row[0] for row in cursor.fetchall())
+        transaction.set_rollback(True)
+    return plan
+
+
+# --- load -----------------------------------------------------------------------------------------
+
+
+class Server:
+    """The project under gunicorn, as production runs it (4 sync workers, DEBUG off, persistent connections)."""
+
+    def __init__(self, database_url: str):
+        env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "DEBUG": "0",
+            "SECRET_KEY": secrets.token_urlsafe(48),
+            "ALLOWED_HOSTS": "127.0.0.1",
+            "SECURE_SSL_REDIRECT": "0",  # wrk speaks plain HTTP to 127.0.0.1, as a load balancer would
+            "CONN_MAX_AGE": "60",
+            "CACHE_URL": os.environ.get("CACHE_URL", "rediscache://127.0.0.1:6379/1"),
+            "LOG_LEVEL": "ERROR",
+        }
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", "4", "--log-level", "warning"],
+            cwd=PROJECT_DIR,
+            env=env,
+        )
+
+    def wait_ready(self) -> None:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{PORT}/api/v1/openapi.json", timeout=2).read()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise SystemExit("gunicorn did not come up")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def wrk(script: Path, key: str, clients: int, *, seconds: int) -> Run:
+    threads = 1 if clients < 2 else 2
+    url = f"http://127.0.0.1:{PORT}/api/v1/awards"
+    command = ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds}s", "-s", str(script), url, "--", key]
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    found = re.search(r"BENCH requests=(\d+) seconds=([\d.]+) non2xx=(\d+) errors=(\d+) p50=(\d+) p95=(\d+)", output)
+    if found is None:
+        raise SystemExit(f"wrk said:\n{output}")
+    requests, seconds_, non_2xx, errors, p50, p95 = found.groups()
+    return Run(int(requests), float(seconds_), int(non_2xx), int(errors), int(p50) / 1000, int(p95) / 1000)
+
+
+def award_in_a_row(script: Path, key: str, target: int) -> Run:
+    """Awards at 32 clients, in runs of a minute at most, until ``target`` vouchers have gone; the whole as one Run."""
+    runs: list[Run] = []
+    while (done := awarded_through_api()) < target:
+        rate = runs[-1].rate if runs else 300.0
+        runs.append(wrk(script, key, 32, seconds=max(2, min(60, int((target - done) / max(rate, 1.0)) + 1))))
+        wait_for_quiet()
+    last = runs[-1]
+    return Run(
+        sum(r.requests for r in runs),
+        sum(r.seconds for r in runs),
+        sum(r.non_2xx for r in runs),
+        sum(r.errors for r in runs),
+        last.p50_ms,
+        last.p95_ms,
+    )
+
+
+def run_floor() -> dict[tuple[str, int], FloorRun]:
+    """The reference's own script: pgbench and the bare view, at 1, 8 and 32 clients, fresh and half."""
+    if not FLOOR_SCRIPT.exists():
+        print(f"(no floor: {FLOOR_SCRIPT} is missing)")
+        return {}
+    output = subprocess.run(
+        ["bash", str(FLOOR_SCRIPT), str(BIN / "python"), str(VOUCHERS), str(SECONDS)],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_DIR,
+    )
+    print(output.stdout.rstrip())
+    if output.returncode != 0:
+        print(output.stderr.rstrip())
+    runs = {}
+    pattern = r"(\w+) c=(\d+) pgbench (\d+) tps \| bare Django view (\d+) req/s p50 ([\d.]+)(us|ms|s)"
+    for state, clients, tps, rate, p50, unit in re.findall(pattern, output.stdout):
+        scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        runs[(state, int(clients))] = FloorRun(float(tps), float(rate), float(p50) * scale)
+    return runs
+
+
+# --- the benchmark --------------------------------------------------------------------------------
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is missing: apt-get install -y wrk")
+    heading(f"award: {VOUCHERS:,} vouchers, {SECONDS}s per run, {IN_A_ROW:,} awards in a row")
+    ours: dict[tuple[str, int], Run] = {}
+    twice = 0
+    with scratch_database(DATABASE) as database_url, tempfile.TemporaryDirectory() as scratch:
+        script = Path(scratch) / "award.lua"
+        script.write_text(WRK_SCRIPT)
+        started = time.perf_counter()
+        key, campaign_id = populate(VOUCHERS)
+        print(f"loaded {VOUCHERS:,} vouchers in {time.perf_counter() - started:.1f}s")
+        print("\nEXPLAIN ANALYZE of the pick, fresh vault:\n" + explain_pick(campaign_id))
+
+        server = Server(database_url)
+        try:
+            server.wait_ready()
+            for state in ("fresh", "half"):
+                for clients in CLIENTS:
+                    reset(state, VOUCHERS)
+                    wrk(script, key, clients, seconds=1)  # warm every worker's connection and imports
+                    reset(state, VOUCHERS)
+                    ours[(state, clients)] = run = wrk(script, key, clients, seconds=SECONDS)
+                    wait_for_quiet()
+                    twice += given_twice()
+                    print(f"ours  {state:5} c={clients:<2} {run}", flush=True)
+
+            reset("fresh", VOUCHERS)
+            started = time.perf_counter()
+            row = award_in_a_row(script, key, IN_A_ROW)
+            awarded = awarded_through_api()
+            print(f"\n{awarded:,} awards in a row at 32 clients: {row} ({time.perf_counter() - started:.0f}s)")
+            for clients in (8, 32):
+                ours[("after", clients)] = run = wrk(script, key, clients, seconds=SECONDS)
+                print(f"ours  after c={clients:<2} {run}", flush=True)
+            wait_for_quiet()
+            twice += given_twice()
+            plan = explain_pick(campaign_id)
+            print(f"\nEXPLAIN ANALYZE of the pick after {awarded_through_api():,} awards:\n{plan}")
+        finally:
+            server.stop()
+
+    heading("the floor: pgbench and a bare Django view running the award's SQL (its own run.sh)")
+    floor = run_floor()
+    report(ours, floor, twice)
+
+
+def report(ours: dict[tuple[str, int], Run], floor: dict[tuple[str, int], FloorRun], twice: int) -> None:
+    heading("ours against the floor (req/s ratio: ours / bare view)")
+    print(
+        f"{'state':6} {'c':>3} {'ours req/s':>11} {'p50 ms':>7} {'p95 ms':>7} | {'view req/s':>10} {'p50 ms':>7} "
+        f"{'pgbench':>8} | {'ratio':>6}"
+    )
+    for (state, clients), run in ours.items():
+        reference = floor.get((state if state != "after" else "fresh", clients))
+        view = f"{reference.rate:10.0f} {reference.p50_ms:7.2f} {reference.pgbench_tps:8.0f}" if reference else " " * 27
+        ratio = f"{run.rate / reference.rate:6.2f}" if reference else "     -"
+        print(f"{state:6} {clients:>3} {run.rate:11.0f} {run.p50_ms:7.2f} {run.p95_ms:7.2f} | {view} | {ratio}")
+
+    heading("goals")
+    verdicts = []
+
+    def goal(text: str, ok: bool) -> None:
+        verdicts.append(ok)
+        print(f"[{'met ' if ok else 'MISS'}] {text}")
+
+    for clients in (8, 32):
+        reference = floor.get(("fresh", clients))
+        if reference:
+            ratio = ours[("fresh", clients)].rate / reference.rate
+            goal(
+                f"fresh c={clients}: {ratio:.2f}x the bare view's req/s (goal >= {GOAL_THROUGHPUT_VS_FLOOR})",
+                ratio >= GOAL_THROUGHPUT_VS_FLOOR,
+            )
+    for state in ("half", "after"):
+        for clients in (8, 32) if state == "after" else CLIENTS:
+            change = ours[(state, clients)].rate / ours[("fresh", clients)].rate - 1
+            goal(
+                f"{state} c={clients}: {change:+.0%} against fresh (goal within {GOAL_STABLE_WITHIN:.0%})",
+                abs(change) <= GOAL_STABLE_WITHIN or change > 0,
+            )
+    reference = floor.get(("fresh", 1))
+    if reference:
+        ratio = ours[("fresh", 1)].p50_ms / reference.p50_ms
+        goal(f"fresh c=1: p50 {ratio:.2f}x the bare view's (goal <= {GOAL_P50_VS_FLOOR})", ratio <= GOAL_P50_VS_FLOOR)
+    goal(f"vouchers given twice: {twice} (must be 0)", twice == 0)
+    print("\nThe machine is shared: figures move with whatever else runs on it.")
+    if twice:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

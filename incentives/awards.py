@@ -1,0 +1,264 @@
+"""Awarding a voucher (design §3, §4, §8): the rules the API's ``POST /api/v1/awards`` runs.
+
+The award is one SQL statement inside a short transaction: pick an available voucher of the type with
+``FOR UPDATE SKIP LOCKED`` (no ordering, so concurrent awards never wait on each other and the pick never
+sorts), write its interaction, and mark it awarded. A ``reference`` claims an idempotency row first; a
+``max_awards_per_redeemer`` cap serializes the redeemer's awards on advisory locks before counting.
+"""
+
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.utils import timezone
+
+from accounts.errors import Conflict, DomainError
+from campaigns.access import check_may_write
+from campaigns.models import Campaign, Integration
+from config import prepared
+from tracking.models import AWARDED, Interaction
+from tracking.services import (
+    InteractionDraft,
+    Redeemer,
+    claim_reference,
+    insert_interaction_sql,
+    request_fingerprint,
+    store_answer,
+)
+
+from .models import Voucher
+
+
+class UnknownVendor(DomainError):
+    code = "unknown_vendor"
+    http_status = 422
+
+
+class OutOfVouchers(Conflict):
+    code = "out_of_vouchers"
+    outcome = Interaction.Outcome.OUT_OF_STOCK
+
+
+class RedeemerLimitReached(Conflict):
+    code = "redeemer_limit_reached"
+
+
+@dataclass(frozen=True)
+class AwardResult:
+    http_status: int  # 201 for a new award, 200 for a replay of an earlier one
+    body: dict[str, Any]  # the answer: {"status": "ok", "award": {...}} (JSON-ready once encoded)
+    voucher_id: int | None = None  # None for a replay, which gives nothing away
+
+    @property
+    def replayed(self) -> bool:
+        return self.voucher_id is None
+
+
+def award_voucher(
+    integration: Integration,
+    *,
+    vendor: str,
+    amount: Decimal,
+    currency: str | None,
+    redeemer: Redeemer,
+    reference: str | None = None,
+    draft: InteractionDraft,
+) -> AwardResult:
+    """Give one available voucher of the type (vendor, amount, currency) to the redeemer.
+
+    ``draft`` is the request's interaction: a new award writes it in its own transaction (and marks it
+    written); otherwise the caller writes it with the outcome. Raises the API's domain errors.
+    """
+    campaign = integration.campaign
+    currency = currency or campaign.organization.default_currency
+    now = timezone.now()
+    guarded = bool(reference) or campaign.max_awards_per_redeemer is not None
+    # Unguarded, the award is one statement, atomic by itself: no BEGIN and COMMIT round trips.
+    with transaction.atomic() if guarded else nullcontext():
+        claim = None
+        if reference:
+            fingerprint = request_fingerprint(
+                {"vendor": vendor, "amount": amount, "currency": currency, "redeemer": redeemer.identifiers()}
+            )
+            claim = claim_reference(integration, reference, fingerprint)
+            if claim.is_replay:
+                return AwardResult(http_status=200, body=claim.replay_body)
+        check_may_write(integration, now=now)
+        if campaign.max_awards_per_redeemer is not None:
+            check_redeemer_limit(campaign, redeemer)
+        row = _pick_and_award(
+            draft,
+            vendor=vendor,
+            amount=amount,
+            currency=currency,
+            is_test=integration.status == Integration.Status.TEST,
+            now=now,
+        )
+        if row is None:
+            raise _why_none(campaign, vendor=vendor, amount=amount, currency=currency)
+        if not guarded:
+            draft.mark_written()  # its one statement is through
+        body = {"status": "ok", "award": _award_entity(row, campaign)}
+        if claim is not None:
+            store_answer(claim, 201, body)
+    if guarded:
+        draft.mark_written()  # with the transaction
+    return AwardResult(http_status=201, body=body, voucher_id=row["voucher_id"])
+
+
+def linked_vaults(campaign: Campaign) -> models.QuerySet:
+    """The ids of the vaults linked to the campaign (of its own organization), as a subquery."""
+    return Campaign.vaults.through._base_manager.filter(
+        campaign_id=campaign.pk, vault__organization_id=campaign.organization_id
+    ).values("vault_id")
+
+
+def linked_vault_ids(campaign: Campaign) -> tuple[int, ...]:
+    """The same ids, as the API loaded them with the key (``campaigns.access``), or read now."""
+    ids = getattr(campaign, "linked_vault_ids", None)
+    if ids is None:
+        ids = campaign.linked_vault_ids = tuple(sorted(linked_vaults(campaign).values_list("vault_id", flat=True)))
+    return ids
+
+
+def available_vouchers_by_type(campaign: Campaign, *, is_test: bool) -> list[dict[str, Any]]:
+    """Available vouchers per type in the campaign's vaults: [{vendor, amount, currency, available}]."""
+    return list(
+        Voucher._base_manager.filter(vault_id__in=linked_vault_ids(campaign), is_test=is_test, status="available")
+        .values("vendor", "amount", "currency")
+        .annotate(available=models.Count("pk"))
+        .order_by("vendor", "amount", "currency")
+    )
+
+
+def check_redeemer_limit(campaign: Campaign, redeemer: Redeemer) -> None:
+    """Refuse when the redeemer, known by any identifier it gave, has its cap of awards in the campaign.
+
+    Serialized per (campaign, identifier) on transaction-scoped advisory locks, taken in one order so two
+    requests naming the same identifiers never deadlock; the count runs after them, on a fresh snapshot.
+    """
+    identifiers = redeemer.identifiers()
+    keys = sorted(f"award-redeemer:{campaign.pk}:{column}:{value}" for column, value in identifiers.items())
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(hashtextextended(%s, 0))"] * len(keys)), keys)
+    anyone = models.Q()
+    for column, value in identifiers.items():
+        anyone |= models.Q(**{column: value})
+    awarded = Interaction._base_manager.filter(AWARDED, anyone, campaign_id=campaign.pk).count()
+    if awarded >= campaign.max_awards_per_redeemer:
+        raise RedeemerLimitReached(
+            f"This redeemer already has {awarded} award(s) in this campaign, its limit.",
+        )
+
+
+def pick_queryset(
+    campaign: Campaign, *, vendor: str, amount: Decimal, currency: str, is_test: bool, after: int | None = None
+):
+    """One available voucher of the type in the campaign's vaults, locked, skipping those other awards hold."""
+    return _pick(linked_vault_ids(campaign), vendor, amount, currency, is_test, after)
+
+
+def _pick(
+    vault_ids: tuple[int, ...], vendor: str, amount: Decimal, currency: str, is_test: bool, after: int | None = None
+):
+    """Unordered, the planner takes whatever finds a row soonest (a sequential scan on a big vault of one type),
+    and never sorts. Past ``after`` (the last voucher this process awarded of the type), in id order: an index
+    range scan that starts at the frontier, so vouchers already awarded are never walked however many they are.
+    An ``ORDER BY id`` alone is the trap: the primary key walked from the start, past every awarded voucher.
+    """
+    vouchers = Voucher._base_manager.filter(
+        vault_id__in=vault_ids,
+        vendor=vendor,
+        amount=amount,
+        currency=currency,
+        is_test=is_test,
+        status=Voucher.Status.AVAILABLE,
+    )
+    vouchers = vouchers.order_by() if after is None else vouchers.filter(pk__gt=after).order_by("pk")
+    return vouchers.select_for_update(skip_locked=True, of=("self",)).values("pk")[:1]
+
+
+_VOUCHER_COLUMNS = ("id", "code", "pin", "vendor", "amount", "currency", "expires_at", "is_test")
+
+# Per process and voucher type: the last voucher this process awarded. A hint for where to look first, never a
+# promise: what it misses (vouchers freed behind it, a first award) the unbounded pick finds.
+_frontier: dict[tuple, int] = {}
+_FRONTIER_SIZE = 1024
+_AFTER = -7_654_321  # stands for the frontier while the bounded statement is compiled
+
+
+def _pick_and_award(
+    draft: InteractionDraft, *, vendor: str, amount: Decimal, currency: str, is_test: bool, now: datetime
+) -> dict[str, Any] | None:
+    """One statement: pick, log, award. Returns the awarded voucher's columns and the interaction id."""
+    vault_ids = linked_vault_ids(draft.integration.campaign)
+    if not vault_ids:
+        return None
+    voucher_type = (vault_ids, vendor, amount, currency, is_test)
+    tail = [*draft.insert_params(http_status=201), Voucher.Status.AWARDED, now]
+    row = None
+    after = _frontier.get(voucher_type)
+    if after is not None:
+        row = prepared.fetchone(_award_statement(*voucher_type, bounded=True), [after, *tail])
+    if row is None:
+        row = prepared.fetchone(_award_statement(*voucher_type, bounded=False), tail)
+    if row is None:
+        return None
+    if len(_frontier) >= _FRONTIER_SIZE:
+        _frontier.clear()
+    _frontier[voucher_type] = row[1]
+    return dict(zip(("interaction_id", "voucher_id", *_VOUCHER_COLUMNS[1:]), row, strict=True))
+
+
+@lru_cache(maxsize=1024)
+def _award_statement(
+    vault_ids: tuple[int, ...], vendor: str, amount: Decimal, currency: str, is_test: bool, *, bounded: bool
+) -> str:
+    """The award's SQL for one voucher type, compiled once per process and prepared once per connection.
+
+    The pick's values are written in (a process serves the same few types again and again, and the partial
+    index's predicate matches only literals); what changes per request is a parameter: the frontier first when
+    ``bounded``, then the interaction's values, then the voucher's new status and award time.
+    """
+    with transaction.atomic(savepoint=False):  # select_for_update compiles only inside a transaction
+        pick = _pick(vault_ids, vendor, amount, currency, is_test, _AFTER if bounded else None)
+        pick_sql, pick_params = pick.query.sql_with_params()
+    keep = frozenset({list(pick_params).index(_AFTER)}) if bounded else frozenset()
+    qn = connection.ops.quote_name
+    meta = Voucher._meta
+    table = qn(meta.db_table)
+    returning = ", ".join(f"{table}.{qn(meta.get_field(name).column)}" for name in _VOUCHER_COLUMNS)
+    return (
+        f"WITH picked (id) AS ({prepared.inline(pick_sql, pick_params, keep=keep)}), "
+        f"logged AS ({insert_interaction_sql('picked', 'picked.id')}) "
+        f"UPDATE {table} SET {qn('status')} = %s, {qn('awarded_at')} = %s, {qn('interaction_id')} = logged.id "
+        f"FROM logged WHERE {table}.{qn('id')} = logged.{qn('voucher_id')} "
+        f"RETURNING logged.id, {returning}"
+    )
+
+
+def _award_entity(row: dict[str, Any], campaign: Campaign) -> dict[str, Any]:
+    return {
+        "id": row["interaction_id"],
+        "code": row["code"],
+        "pin": row["pin"] or None,
+        "vendor": row["vendor"],
+        "amount": row["amount"],
+        "currency": row["currency"],
+        "expires_at": row["expires_at"],
+        "test": row["is_test"],
+        "campaign": campaign.external_id,
+    }
+
+
+def _why_none(campaign: Campaign, *, vendor: str, amount: Decimal, currency: str) -> DomainError:
+    """No voucher was picked: the type ran out, or the vendor is unknown to every linked vault."""
+    if Voucher._base_manager.filter(vault_id__in=linked_vault_ids(campaign), vendor=vendor).exists():
+        return OutOfVouchers(f"No {vendor} {amount} {currency} voucher is available.")
+    return UnknownVendor(
+        f"No vault linked to this campaign holds {vendor} vouchers.", fields={"vendor": ["Unknown vendor."]}
+    )

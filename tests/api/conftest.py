@@ -1,0 +1,90 @@
+"""Fixtures for the JSON API: a live campaign with a vault, its keys, and a caller."""
+
+import json
+from dataclasses import dataclass
+
+import pytest
+from django.core.cache import cache
+from django.test import Client
+
+from accounts.scoping import scopes_disabled
+from campaigns.models import Campaign, Integration
+from campaigns.services import create_integration
+from incentives import awards
+from incentives.models import Vault
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state():
+    """Rate-limit counters live in the shared cache, award frontiers in the process: every test starts afresh."""
+    cache.clear()
+    awards._frontier.clear()
+    yield
+    cache.clear()
+    awards._frontier.clear()
+
+
+@dataclass
+class Setup:
+    campaign: Campaign
+    vault: Vault
+    test_vault: Vault
+    live_key: str
+    test_key: str
+
+    @property
+    def live(self) -> Integration:
+        return self.integration(self.live_key)
+
+    def integration(self, key: str) -> Integration:
+        from campaigns.services import find_integration_by_key
+
+        return find_integration_by_key(key)
+
+
+@pytest.fixture
+def setup(organization, admin_user, make_campaign, make_vault) -> Setup:
+    """A live campaign: 5 live and 5 test ACME 10.00 USD vouchers in two linked vaults, a live and a test key."""
+    campaign = make_campaign(organization, admin_user, name="Spring promo", external_id="spring-2026")
+    vault = make_vault(organization, vouchers=5, name="Live vault")
+    test_vault = make_vault(organization, vouchers=5, is_test=True, name="Test vault")
+    with scopes_disabled():
+        campaign.vaults.add(vault, test_vault)
+        live_key = create_integration(campaign, name="Shop", status=Integration.Status.LIVE).key
+        test_key = create_integration(campaign, name="Shop (test)", status=Integration.Status.TEST).key
+        campaign.refresh_from_db()
+    assert campaign.status == Campaign.Status.LIVE
+    return Setup(campaign, vault, test_vault, live_key, test_key)
+
+
+class ApiCaller:
+    """Calls the API as another application would: JSON bodies, a bearer key."""
+
+    def __init__(self, client: Client | None = None):
+        self.client = client or Client()
+
+    def post(self, path: str, body, *, key: str | None = None, raw: bool = False, **headers):
+        data = body if raw else json.dumps(body)
+        return self.client.post(
+            "/api/v1" + path, data=data, content_type="application/json", headers=self._headers(key, headers)
+        )
+
+    def get(self, path: str, *, key: str | None = None, **headers):
+        return self.client.get("/api/v1" + path, headers=self._headers(key, headers))
+
+    @staticmethod
+    def _headers(key, headers):
+        if key is not None:
+            headers.setdefault("Authorization", f"Bearer {key}")
+        return headers
+
+
+@pytest.fixture
+def api() -> ApiCaller:
+    return ApiCaller()
+
+
+def award_body(**overrides):
+    body = {"vendor": "ACME", "amount": "10.00", "currency": "USD", "redeemer": {"email": "ann@example.com"}}
+    body.update(overrides)
+    return body

@@ -1,0 +1,118 @@
+"""Awards under concurrent callers (design §8): no voucher twice, none lost, references and caps race-free.
+
+Each thread is one client with its own database connection, as gunicorn workers are.
+"""
+
+import threading
+from collections import Counter
+
+import pytest
+from django.db import connections
+from django.test import Client
+
+from accounts.scoping import scopes_disabled
+from campaigns.models import Campaign, Integration
+from campaigns.services import create_integration
+from incentives.models import Voucher
+from tracking.models import Interaction
+
+from .conftest import ApiCaller, award_body
+
+THREADS = 16
+
+
+@pytest.fixture
+def live_campaign(transactional_db, organization, admin_user, make_campaign, make_vault):
+    def make(vouchers: int, **fields) -> tuple[Campaign, str]:
+        campaign = make_campaign(organization, admin_user, **fields)
+        vault = make_vault(organization, vouchers=vouchers)
+        with scopes_disabled():
+            campaign.vaults.add(vault)
+            key = create_integration(campaign, name="Shop", status=Integration.Status.LIVE).key
+        return campaign, key
+
+    return make
+
+
+def run_concurrently(calls: list[dict], key: str, threads: int = THREADS) -> list[tuple[int, dict]]:
+    """Send the award bodies from ``threads`` clients at once (all start together); answers in order."""
+    answers: list[tuple[int, dict] | None] = [None] * len(calls)
+    next_call = iter(range(len(calls)))
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+    failures: list[BaseException] = []
+
+    def worker():
+        caller = ApiCaller(Client())
+        try:
+            start.wait()
+            while True:
+                with lock:
+                    index = next(next_call, None)
+                if index is None:
+                    return
+                response = caller.post("/awards", calls[index], key=key)
+                answers[index] = (response.status_code, response.json())
+        except BaseException as error:  # surfaced by the test, not lost in the thread
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=120)
+    assert not failures, failures
+    assert all(answer is not None for answer in answers)
+    return answers
+
+
+def test_500_concurrent_awards_on_300_vouchers_give_each_voucher_once(live_campaign):
+    campaign, key = live_campaign(300)
+    calls = [award_body(redeemer={"external_id": f"customer-{n}"}) for n in range(500)]
+
+    answers = run_concurrently(calls, key)
+
+    statuses = Counter(status for status, _ in answers)
+    assert statuses == {201: 300, 409: 200}
+    assert {body["error"]["code"] for status, body in answers if status == 409} == {"out_of_vouchers"}
+    codes = [body["award"]["code"] for status, body in answers if status == 201]
+    assert len(set(codes)) == 300
+    assert Voucher._base_manager.filter(status=Voucher.Status.AVAILABLE).count() == 0
+    logged = Interaction._base_manager.filter(campaign=campaign)
+    assert logged.count() == 500
+    assert logged.filter(outcome="success").count() == 300
+    assert logged.filter(outcome="out_of_stock", error_code="out_of_vouchers").count() == 200
+    given = Counter(logged.exclude(voucher=None).values_list("voucher_id", flat=True))
+    assert len(given) == 300 and max(given.values()) == 1  # no voucher twice
+    # Each awarded voucher points back at the one interaction that gave it.
+    for voucher in Voucher._base_manager.filter(vault__campaigns=campaign):
+        assert voucher.interaction.voucher_id == voucher.pk
+
+
+def test_the_same_reference_sent_at_once_awards_once_and_every_answer_replays_it(live_campaign):
+    campaign, key = live_campaign(20)
+    calls = [award_body(reference="order-77")] * 12
+
+    answers = run_concurrently(calls, key, threads=12)
+
+    statuses = Counter(status for status, _ in answers)
+    assert statuses == {201: 1, 200: 11}
+    assert len({body["award"]["code"] for _, body in answers}) == 1
+    assert all(body == answers[0][1] for _, body in answers)
+    assert Voucher._base_manager.filter(status=Voucher.Status.AWARDED).count() == 1
+    assert Interaction._base_manager.filter(campaign=campaign).count() == 12
+
+
+def test_max_awards_per_redeemer_holds_under_concurrency(live_campaign):
+    campaign, key = live_campaign(100, max_awards_per_redeemer=3)
+    calls = [award_body(redeemer={"email": "ann@example.com"})] * 32
+
+    answers = run_concurrently(calls, key)
+
+    statuses = Counter(status for status, _ in answers)
+    assert statuses == {201: 3, 409: 29}
+    assert {body["error"]["code"] for status, body in answers if status == 409} == {"redeemer_limit_reached"}
+    assert Voucher._base_manager.filter(status=Voucher.Status.AWARDED).count() == 3
+    assert Interaction._base_manager.filter(campaign=campaign, error_code="redeemer_limit_reached").count() == 29

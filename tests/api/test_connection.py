@@ -1,0 +1,47 @@
+"""The key lookup is the request's first statement and stands in for Django's CONN_HEALTH_CHECKS probe."""
+
+from django.db import connection
+
+from accounts.scoping import scopes_disabled
+from campaigns.access import integration_for_key
+from campaigns.models import Integration
+from campaigns.services import create_integration
+
+from .conftest import award_body
+
+
+def _key(organization, admin_user, make_campaign) -> str:
+    campaign = make_campaign(organization, admin_user)
+    with scopes_disabled():
+        return create_integration(campaign, name="Shop", status=Integration.Status.TEST).key
+
+
+def test_the_key_lookup_spares_the_probe_round_trip(
+    transactional_db, organization, admin_user, make_campaign, monkeypatch
+):
+    key = _key(organization, admin_user, make_campaign)
+    assert connection.health_check_enabled
+    connection.health_check_done = False  # as at the start of every request
+    monkeypatch.setattr(connection, "is_usable", lambda: (_ for _ in ()).throw(AssertionError("probed")))
+    assert integration_for_key(key).name == "Shop"
+    assert connection.health_check_done
+
+
+def test_a_persistent_connection_that_went_bad_is_replaced(transactional_db, organization, admin_user, make_campaign):
+    key = _key(organization, admin_user, make_campaign)
+    broken = connection.connection
+    broken.close()  # the server dropped it between two requests
+    connection.health_check_done = False
+    integration = integration_for_key(key)
+    assert integration is not None and integration.campaign.organization == organization
+    assert connection.connection is not broken
+
+
+def test_the_hot_statements_are_prepared_once_per_connection(setup, api):
+    for _ in range(3):
+        assert api.post("/awards", award_body(), key=setup.live_key).status_code == 201
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name LIKE '_pg3_%%'")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert len([s for s in statements if '"campaigns_integration"."key_hash" = $1' in s]) == 1
+    assert len([s for s in statements if s.startswith("WITH picked")]) == 2  # the first pick, then from the frontier

@@ -1,0 +1,63 @@
+"""The OpenAPI document and its docs page, and the API checked against its own document by schemathesis."""
+
+import pytest
+import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
+from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from config.wsgi import application
+
+
+def test_the_openapi_document_is_served_with_both_operations_and_bearer_auth(client):
+    response = client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    document = response.json()
+    assert {"/api/v1/awards", "/api/v1/campaign"} <= set(document["paths"])
+    award_answers = document["paths"]["/api/v1/awards"]["post"]["responses"]
+    assert {"200", "201", "400", "401", "403", "409", "422", "429", "500"} <= set(award_answers)
+    assert "Retry-After" in award_answers["429"]["headers"]
+    assert document["components"]["securitySchemes"]["IntegrationKey"] == {"type": "http", "scheme": "bearer"}
+
+
+def test_the_docs_are_browsable_beside_it(client):
+    response = client.get("/api/v1/docs")
+    assert response.status_code == 200
+    assert b"openapi.json" in response.content
+
+
+@pytest.fixture
+def wsgi_keeps_the_test_transaction():
+    """Like Django's test client: the WSGI handler must not close the connection holding the test's transaction."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+# Loaded at collection (the document needs no database); each operation becomes one test.
+schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", application)
+
+
+@schema.parametrize()
+@settings(max_examples=75, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_api_answers_as_its_document_says(case, setup, wsgi_keeps_the_test_transaction):
+    """No 5xx, and every answer (status, content type, headers, body) is one the document declares."""
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {setup.test_key}"},
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_headers_conformance,
+            response_schema_conformance,
+        ],
+    )
