@@ -12,6 +12,8 @@ from accounts.scoping import organization_scope, scopes_disabled
 from campaigns.models import Campaign
 from incentives.models import Vault, Voucher
 
+pytest_plugins = ["tests.browser_support"]
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _require_postgresql(django_db_setup, django_db_blocker):

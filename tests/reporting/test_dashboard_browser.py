@@ -6,16 +6,13 @@ Screenshots go to tests/artifacts/ (not committed) for a reviewer to look at.
 
 import csv
 import io
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from accounts.scoping import scopes_disabled
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs an event loop in the test thread
 
 pytestmark = pytest.mark.browser
 
@@ -30,14 +27,10 @@ CHARTS = ("available-vouchers", "awarded-by-voucher-type", "awarded-by-day", "er
 expect.set_options(timeout=15_000)
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+@pytest.fixture
+def chromium(browser) -> Browser:
+    """The session's one chromium (tests/browser_support.py)."""
+    return browser
 
 
 @pytest.fixture

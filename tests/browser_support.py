@@ -1,4 +1,5 @@
-"""Browser fixtures: one headless Debian chromium per session, a fresh context and page per test.
+"""Browser fixtures, shared by every browser test: one headless Debian chromium per session (a second
+sync Playwright in the same process is refused), a fresh context and page per test.
 
 The pages are served by pytest-django's ``live_server`` (a real threaded server over the transactional test
 database). Playwright's sync API runs an event loop in the test thread, so Django would refuse ORM calls made
@@ -11,8 +12,6 @@ from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -32,6 +31,8 @@ expect.set_options(timeout=TIMEOUT_MS)
 
 @pytest.fixture(scope="session")
 def browser() -> Iterator[Browser]:
+    # From here on Playwright's event loop runs in the test thread (see the module's docstring).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
