@@ -22,7 +22,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PASSWORD = "pw-for-tests-1"  # what tests/conftest.py's make_member sets
 TIMEOUT_MS = 15_000
 
