@@ -15,8 +15,10 @@ import tempfile
 from pathlib import Path
 from urllib.parse import urlencode
 
-from . import heading, scratch_database
-from .award import PORT, WRK_SCRIPT, Run, Server, populate, wrk
+from . import award, heading, scratch_database
+from .award import WRK_SCRIPT, Run, Server, populate, wrk
+
+award.PORT = 18803  # its own port, so it can run beside the award benchmark
 
 DATABASE = "va_bench_voice"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -53,7 +55,7 @@ def voice_run(clients: int) -> Run:
     from twilio.request_validator import RequestValidator
 
     params = {"CallSid": "CA0123456789", "From": "+15005550006", "To": TRACKING_NUMBER, "CallStatus": "ringing"}
-    url = f"http://127.0.0.1:{PORT}/hooks/voice/"
+    url = f"http://127.0.0.1:{award.PORT}/hooks/voice/"
     signature = RequestValidator(TOKEN).compute_signature(url, params)
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(VOICE_SCRIPT % {"signature": signature, "body": urlencode(params)})
@@ -79,7 +81,7 @@ def main() -> None:
             voice = voice_run(CLIENTS)
             with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
                 script.write(WRK_SCRIPT)
-            award = wrk(Path(script.name), key, CLIENTS, seconds=SECONDS)
+            awards = wrk(Path(script.name), key, CLIENTS, seconds=SECONDS)
             Path(script.name).unlink()
         finally:
             server.stop()
@@ -89,8 +91,8 @@ def main() -> None:
         with scopes_disabled():
             logged = Interaction.objects.filter(kind=Interaction.Kind.CALL).count()
         print(f"voice webhook: {voice}   ({logged:,} calls logged, {voice.requests:,} answered)")
-        print(f"award API:     {award}")
-        print(f"ratio voice / award: {voice.rate / award.rate:.2f}")
+        print(f"award API:     {awards}")
+        print(f"ratio voice / award: {voice.rate / awards.rate:.2f}")
         if voice.non_2xx or logged < voice.requests:
             raise SystemExit("the webhook refused requests or lost calls")
 

@@ -4,7 +4,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import models, transaction
+from django.db import models
 from django.utils import timezone
 
 from accounts.errors import DomainError
@@ -75,8 +75,8 @@ def answer_call(*, to: str, caller: str, call_sid: str = "", now: datetime | Non
     belongs to no organization, so only the application log hears of it.
     """
     now = now or timezone.now()
-    number = (TrackingNumber._base_manager.select_related("campaign", "organization")
-              .filter(number=to).first())
+    number = next(iter(TrackingNumber._base_manager.select_related("campaign", "organization").filter(number=to)),
+                  None)  # unique: no ORDER BY needed
     if number is None:
         logger.info("Call %s to unknown number %r from %r: not in service.", call_sid, to, caller)
         return CallAnswer(Routing.NOT_IN_SERVICE, twiml(Routing.NOT_IN_SERVICE))
@@ -84,7 +84,7 @@ def answer_call(*, to: str, caller: str, call_sid: str = "", now: datetime | Non
     routing = number_state(campaign, now).routing
     answer = CallAnswer(routing, twiml(routing, forward_to=number.forward_to,
                                        referral_number=campaign.referral_number if campaign else ""))
-    with organization_scope(number.organization), transaction.atomic():
+    with organization_scope(number.organization):  # one INSERT: atomic on its own
         Interaction.objects.create(
             organization=number.organization, campaign=campaign, kind=Interaction.Kind.CALL,
             outcome=Interaction.Outcome.SUCCESS, message=routing.value, redeemer_mobile=caller[:32],
