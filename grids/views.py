@@ -13,6 +13,7 @@ download always holds exactly the rows on screen. A grid is a table, a filterset
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import QuerySet
@@ -31,6 +32,17 @@ from .models import SavedFilter
 # Query parameters that say how to show or send the rows, not which rows: never part of a saved filter.
 PRESENTATION_PARAMS = frozenset({"page", "per_page", "format", "clear"})
 PER_PAGE_CHOICES = (25, 50, 100, 250)
+
+
+def style_filter_form(form) -> None:
+    """Bootstrap classes on the filter widgets. The grid renders its filters with plain Django templates:
+    crispy-forms took most of a grid page's time here (about 4 ms a field)."""
+    for field in form.fields.values():
+        widget = field.widget
+        subwidgets = getattr(widget, "widgets", [widget])
+        for sub in subwidgets:
+            css = "form-select form-select-sm" if isinstance(sub, forms.Select) else "form-control form-control-sm"
+            sub.attrs["class"] = css
 
 
 @dataclass
@@ -80,6 +92,7 @@ class GridView(MemberRequiredMixin, TemplateView):
         # Always bound, even to an empty query, so a filterset's defaults (e.g. no archived campaigns) apply.
         filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset(), request=self.request)
         rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+        style_filter_form(filterset.form)
         table = self.table_class(rows, request=self.request)
         table.order_by = self.request.GET.get("sort")  # validated against the table's sortable columns
         ordered = table.data.data
