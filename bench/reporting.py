@@ -225,7 +225,7 @@ def main() -> None:
         from accounts.scoping import scopes_disabled
         from reporting.models import CampaignHourTotals, InteractionRollup
         from reporting.periods import preset_period
-        from reporting.rollups import roll_up_interactions
+        from reporting.rollups import closed_until, roll_up_interactions, rollup_select_sql
 
         call_command("collectstatic", interactive=False, verbosity=0)  # production's manifest storage needs it
 
@@ -275,6 +275,9 @@ def main() -> None:
                         explain("plain SQL: dashboard by hour", *plain_dashboard[0])
 
         heading("rollup task: the next run, one more hour to roll")
+        next_hour = closed_until(timezone.now() + timedelta(hours=1))
+        explain("the rollup's SELECT for that hour", rollup_select_sql(),
+                [[organization.pk], next_hour - timedelta(hours=1), next_hour])
         started = time.perf_counter()
         written = roll_up_interactions(now=timezone.now() + timedelta(hours=1))  # the current hour, as if closed
         print(f"roll_up_interactions(): {written:,} rollup rows in {ms(time.perf_counter() - started)}")

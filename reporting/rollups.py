@@ -13,6 +13,7 @@ import) needs ``manage.py roll_up_interactions --rebuild``.
 """
 
 import logging
+from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from .models import CampaignHourTotals, InteractionRollup, RollupWatermark
 logger = logging.getLogger(__name__)
 
 DEFAULT_GRACE = timedelta(minutes=5)
+BEGINNING = datetime(1, 1, 1, tzinfo=UTC)  # "since ever", for an organization with nothing rolled up yet
 
 
 def use_rollups() -> bool:
@@ -54,81 +56,79 @@ def closed_until(now: datetime | None = None) -> datetime:
 def roll_up_interactions(now: datetime | None = None, *, rebuild: bool = False) -> int:
     """Roll every closed hour not yet rolled up, for every organization; returns the rollup rows written.
 
-    ``rebuild`` first forgets every rollup and watermark, then rolls everything up again (same transaction:
-    pages see the old rows or the new ones, never neither).
+    ``rebuild`` rolls every organization up again from its first interaction, replacing its rows (in the
+    same transaction: pages see the old rows or the new ones, never neither).
     """
     if connection.vendor != "postgresql":
         logger.info("Interaction rollups need PostgreSQL: pages read the interactions themselves.")
         return 0
     target = closed_until(now)
     rollup, totals, watermark = _table(InteractionRollup), _table(CampaignHourTotals), _table(RollupWatermark)
-    interaction, voucher, organization = _table(Interaction), _table(Voucher), _table(Organization)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {watermark} (organization_id, rolled_until, updated_at) "
-            f"SELECT id, NULL, now() FROM {organization} ON CONFLICT (organization_id) DO NOTHING"
+            f"SELECT id, NULL, now() FROM {_table(Organization)} ON CONFLICT (organization_id) DO NOTHING"
         )
         due = "TRUE" if rebuild else "(rolled_until IS NULL OR rolled_until < %s)"
         cursor.execute(
-            f"SELECT organization_id FROM {watermark} WHERE {due} ORDER BY organization_id FOR UPDATE",
+            f"SELECT organization_id, rolled_until FROM {watermark} WHERE {due} ORDER BY organization_id FOR UPDATE",
             [] if rebuild else [target],
         )
-        organizations = [row[0] for row in cursor.fetchall()]
-        if not organizations:
+        # Organizations by the start of what they have to roll (usually one start for all): constant bounds let
+        # every statement range-scan (organization, created_at) or (organization, hour).
+        since: dict[datetime, list[int]] = defaultdict(list)
+        for organization_id, rolled in cursor.fetchall():
+            since[BEGINNING if rebuild or rolled is None else rolled].append(organization_id)
+        written = 0
+        for start, organizations in since.items():
+            for table in (rollup, totals):  # rows of those hours: none, unless rebuilding or a watermark moved back
+                cursor.execute(f"DELETE FROM {table} WHERE organization_id = ANY(%s) AND hour >= %s",
+                               [organizations, start])
+            cursor.execute(
+                f"INSERT INTO {rollup} (organization_id, campaign_id, hour, kind, outcome, http_status, error_code, "
+                f"voucher_vendor, voucher_amount, voucher_currency, voucher_is_test, count) {rollup_select_sql()}",
+                [organizations, start, target],
+            )
+            written += cursor.rowcount
+            cursor.execute(
+                f"""
+                INSERT INTO {totals} (organization_id, campaign_id, hour, interactions, awarded, out_of_stock, errors,
+                                      exceptions)
+                SELECT organization_id, campaign_id, hour, sum(count),
+                       coalesce(sum(count) FILTER (WHERE kind = 'award' AND outcome = 'success'
+                                                   AND voucher_vendor IS NOT NULL), 0),
+                       coalesce(sum(count) FILTER (WHERE outcome = 'out_of_stock'), 0),
+                       coalesce(sum(count) FILTER (WHERE outcome = 'error'), 0),
+                       coalesce(sum(count) FILTER (WHERE outcome = 'exception'), 0)
+                FROM {rollup}
+                WHERE organization_id = ANY(%s) AND hour >= %s AND hour < %s
+                GROUP BY 1, 2, 3
+                """,
+                [organizations, start, target],
+            )
+        every = [organization_id for organizations in since.values() for organization_id in organizations]
+        if not every:
             return 0
-        if rebuild:
-            for table in (rollup, totals):
-                cursor.execute(f"DELETE FROM {table} WHERE organization_id = ANY(%s)", [organizations])
-            cursor.execute(f"UPDATE {watermark} SET rolled_until = NULL WHERE organization_id = ANY(%s)",
-                           [organizations])
-        else:
-            for table in (rollup, totals):
-                cursor.execute(
-                    f"DELETE FROM {table} r USING {watermark} w WHERE w.organization_id = ANY(%s) "
-                    "AND r.organization_id = w.organization_id AND w.rolled_until IS NOT NULL "
-                    "AND r.hour >= w.rolled_until",
-                    [organizations],
-                )
-        cursor.execute(
-            f"""
-            INSERT INTO {rollup} (organization_id, campaign_id, hour, kind, outcome, http_status, error_code,
-                                  voucher_vendor, voucher_amount, voucher_currency, voucher_is_test, count)
-            SELECT i.organization_id, i.campaign_id, date_trunc('hour', i.created_at, 'UTC'), i.kind, i.outcome,
-                   i.http_status, i.error_code, v.vendor, v.amount, v.currency, v.is_test, count(*)
-            FROM {interaction} i
-            JOIN {watermark} w ON w.organization_id = i.organization_id
-            LEFT JOIN {voucher} v ON v.id = i.voucher_id
-            WHERE w.organization_id = ANY(%s) AND i.campaign_id IS NOT NULL AND i.created_at < %s
-              AND (w.rolled_until IS NULL OR i.created_at >= w.rolled_until)
-            GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
-            """,
-            [organizations, target],
-        )
-        written = cursor.rowcount
-        cursor.execute(
-            f"""
-            INSERT INTO {totals} (organization_id, campaign_id, hour, interactions, awarded, out_of_stock, errors,
-                                  exceptions)
-            SELECT r.organization_id, r.campaign_id, r.hour, sum(r.count),
-                   coalesce(sum(r.count) FILTER (WHERE r.kind = 'award' AND r.outcome = 'success'
-                                                 AND r.voucher_vendor IS NOT NULL), 0),
-                   coalesce(sum(r.count) FILTER (WHERE r.outcome = 'out_of_stock'), 0),
-                   coalesce(sum(r.count) FILTER (WHERE r.outcome = 'error'), 0),
-                   coalesce(sum(r.count) FILTER (WHERE r.outcome = 'exception'), 0)
-            FROM {rollup} r
-            JOIN {watermark} w ON w.organization_id = r.organization_id
-            WHERE w.organization_id = ANY(%s) AND r.hour < %s AND (w.rolled_until IS NULL OR r.hour >= w.rolled_until)
-            GROUP BY 1, 2, 3
-            """,
-            [organizations, target],
-        )
         cursor.execute(
             f"UPDATE {watermark} SET rolled_until = %s, updated_at = now() WHERE organization_id = ANY(%s)",
-            [target, organizations],
+            [target, every],
         )
-    logger.info("Rolled up interactions until %s for %d organization(s): %d rows.", target, len(organizations),
-                written)
+    logger.info("Rolled up interactions until %s for %d organization(s): %d rows.", target, len(every), written)
     return written
+
+
+def rollup_select_sql() -> str:
+    """The groups of the hours to roll. Parameters: the organizations (an array), the start of the first hour
+    and the end of the last one."""
+    interaction, voucher = _table(Interaction), _table(Voucher)
+    return f"""
+        SELECT i.organization_id, i.campaign_id, date_trunc('hour', i.created_at, 'UTC'), i.kind, i.outcome,
+               i.http_status, i.error_code, v.vendor, v.amount, v.currency, v.is_test, count(*)
+        FROM {interaction} i
+        LEFT JOIN {voucher} v ON v.id = i.voucher_id
+        WHERE i.organization_id = ANY(%s) AND i.created_at >= %s AND i.created_at < %s AND i.campaign_id IS NOT NULL
+        GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11
+    """
 
 
 def _table(model) -> str:

@@ -31,6 +31,7 @@ SUMMARY = {
     "exceptions": ("Exceptions", "Requests that failed on an application exception."),
 }
 AWARDED_BY_TYPE_DAYS = 30
+NOTHING: Counter = Counter()  # the counts of a point without rows (read only)
 WINDOWS = {"last_7_days": 7 * 24, "last_24_hours": 24}  # hours, the current one included
 
 
@@ -132,8 +133,8 @@ def campaign_dashboard(campaign: Campaign, period: Period, *, now: datetime | No
     for bucket, counts in by_hour.items():
         (current_total if bucket >= period.start_at else previous_total).update(counts)
     voucher_types = [
-        VoucherTypeRow(voucher_type, available.get(voucher_type, 0), awarded.get(voucher_type, Counter())["total"],
-                       *(awarded.get(voucher_type, Counter())[name] for name in WINDOWS))
+        VoucherTypeRow(voucher_type, available.get(voucher_type, 0), awarded.get(voucher_type, NOTHING)["total"],
+                       *(awarded.get(voucher_type, NOTHING)[name] for name in WINDOWS))
         for voucher_type in sorted(available.keys() | awarded.keys(), key=_type_order)
     ]
     by_day, by_hour_charts = by_day_and_hour_charts(period, by_hour)
@@ -281,7 +282,7 @@ def by_day_and_hour_charts(period: Period, by_hour: dict[datetime, Counter]) -> 
     failed = {"interactions": "All requests", "errors": "Errors", "exceptions": "Exceptions"}
 
     def series(names: dict[str, str], points: list, counts: dict) -> list[Series]:
-        return [Series(label, [counts.get(point, Counter())[name] for point in points]) for name, label in
+        return [Series(label, [counts.get(point, NOTHING)[name] for point in points]) for name, label in
                 names.items()]
 
     awarded_by_day = Chart(

@@ -134,3 +134,20 @@ def test_two_runs_at_the_same_time_roll_each_hour_once(autumn):
     assert errors == []
     assert sorted(results) == [0, len(expected)]  # one did the work, the other found nothing left
     assert rollup_rows() == expected and totals_rows() == expected_totals
+
+
+def test_a_watermark_moved_back_recomputes_those_hours_and_a_new_organization_starts_from_its_first(
+        autumn, make_organization, make_member, make_campaign, make_interaction):
+    roll_up_interactions(now=utc(2026, 11, 1))
+    rows, totals = rollup_rows(), totals_rows()
+    newcomer = make_organization("Newcomer", time_zone="Europe/London")
+    make_interaction(make_campaign(newcomer, make_member(newcomer)), utc(2026, 10, 30, 9, 15))
+    with scopes_disabled():
+        RollupWatermark.objects.filter(organization=autumn.organization).update(rolled_until=utc(2026, 10, 25))
+    # two starts in one run: Acme from 25 Oct, the newcomer from the beginning
+    roll_up_interactions(now=utc(2026, 11, 1))
+    assert set(watermarks().values()) == {utc(2026, 10, 31, 23)} and len(watermarks()) == 3
+    newcomer_rows = [row for row in rollup_rows() if row not in rows]
+    assert [(row[1], row[-1]) for row in newcomer_rows] == [(utc(2026, 10, 30, 9), 1)]
+    assert [row for row in rollup_rows() if row not in newcomer_rows] == rows
+    assert len(totals_rows()) == len(totals) + 1
