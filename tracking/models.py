@@ -1,6 +1,7 @@
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Upper
+from django.utils import timezone
 from django.urls import reverse
 
 from accounts.scoping import OrganizationScopedManager
@@ -50,7 +51,7 @@ class Interaction(models.Model):
     http_status = models.PositiveSmallIntegerField(null=True, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     request_id = models.CharField(max_length=100, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)  # settable, for backfills
 
     objects = OrganizationScopedManager()
 

@@ -1,3 +1,4 @@
+import random
 import secrets
 from datetime import timedelta
 from decimal import Decimal
@@ -11,6 +12,7 @@ from accounts.scoping import organization_scope
 from campaigns.models import Campaign
 from campaigns.services import create_integration
 from incentives.models import Vault, Voucher
+from tracking.models import Interaction
 
 DEMO_SLUG = "demo"
 VOUCHER_TYPES = [("ACME", Decimal("10.00")), ("ACME", Decimal("25.00")), ("Globex", Decimal("5.00"))]
@@ -68,4 +70,30 @@ class Command(BaseCommand):
             )
             campaign.vaults.add(vault)
             create_integration(campaign, name="Demo test app", status="test", created_by=admin)
-            return create_integration(campaign, name="Demo shop", status="live", created_by=admin).key
+            issued = create_integration(campaign, name="Demo shop", status="live", created_by=admin)
+            self._load_history(campaign, issued.integration, vault)
+            return issued.key
+
+    def _load_history(self, campaign, integration, vault, requests: int = 600) -> None:
+        """A month of API traffic, so the interactions grid and the dashboards have something to show."""
+        rng = random.Random(2026)
+        now = timezone.now()
+        live = list(Voucher.objects.filter(vault=vault, is_test=False).order_by("pk")[: requests // 2])
+        rows, awarded = [], []
+        for _ in range(requests):
+            at = now - timedelta(minutes=rng.randrange(30 * 24 * 60))
+            outcome, code, status = rng.choices(
+                [("success", "", 201), ("out_of_stock", "out_of_vouchers", 409), ("error", "unknown_vendor", 422),
+                 ("error", "invalid_request", 400), ("exception", "internal_error", 500)],
+                weights=[75, 8, 8, 7, 2],
+            )[0]
+            voucher = live.pop() if outcome == "success" and live else None
+            if voucher is not None:
+                awarded.append(voucher.pk)
+            rows.append(Interaction(
+                organization=campaign.organization, campaign=campaign, integration=integration, kind="award",
+                outcome=outcome, error_code=code, http_status=status, voucher=voucher, created_at=at,
+                redeemer_email=f"customer{rng.randrange(400)}@example.com", latency_ms=rng.randrange(8, 60),
+            ))
+        Interaction.objects.bulk_create(rows)
+        Voucher.objects.filter(pk__in=awarded).update(status=Voucher.Status.AWARDED, awarded_at=now)
