@@ -14,6 +14,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,6 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 VOUCHERS = int(os.environ.get("BENCH_VOUCHERS", "1000000"))
 IN_A_ROW = int(os.environ.get("BENCH_IN_A_ROW", "200000"))
 CLIENTS = (1, 8, 32)
-PORT = 18802
 FLOOR_SCRIPT = PROJECT_DIR.parent / "shared" / "refs" / "award_floor" / "run.sh"
 BIN = Path(sys.executable).parent
 
@@ -204,18 +204,17 @@ def awarded_through_api() -> int:
         return cursor.fetchone()[0]
 
 
-def explain_pick(campaign_id: int) -> str:
-    """EXPLAIN (ANALYZE, BUFFERS) of the exact pick the award runs, rolled back."""
+def explain_pick(campaign_id: int, *, after: int | None = None) -> str:
+    """EXPLAIN (ANALYZE, BUFFERS) of the pick the award runs (from ``after`` on, when given), rolled back."""
     from django.db import connection, transaction
 
     from campaigns.models import Campaign
     from incentives.awards import pick_queryset
 
     campaign = Campaign._base_manager.get(pk=campaign_id)
+    pick = pick_queryset(campaign, vendor="ACME", amount=Decimal("10.00"), currency="USD", is_test=False, after=after)
     with transaction.atomic():
-        sql, params = pick_queryset(
-            campaign, vendor="ACME", amount=Decimal("10.00"), currency="USD", is_test=False
-        ).query.sql_with_params()
+        sql, params = pick.query.sql_with_params()
         with connection.cursor() as cursor:
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
             plan = "\n".join("    " + row[0] for row in cursor.fetchall())
@@ -223,7 +222,26 @@ def explain_pick(campaign_id: int) -> str:
     return plan
 
 
+def frontier() -> int:
+    """The highest voucher id awarded: about where each worker's frontier stands."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM incentives_voucher WHERE status = 'awarded'")
+        return cursor.fetchone()[0]
+
+
 # --- load -----------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A port nothing listens on now (other benchmarks run on this machine too)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+PORT = free_port()
 
 
 class Server:
@@ -273,11 +291,11 @@ def wrk(script: Path, key: str, clients: int, *, seconds: int) -> Run:
     return Run(int(requests), float(seconds_), int(non_2xx), int(errors), int(p50) / 1000, int(p95) / 1000)
 
 
-def award_in_a_row(script: Path, key: str, target: int) -> Run:
+def award_in_a_row(script: Path, key: str, target: int, *, expected_rate: float) -> Run:
     """Awards at 32 clients, in runs of a minute at most, until ``target`` vouchers have gone; the whole as one Run."""
     runs: list[Run] = []
     while (done := awarded_through_api()) < target:
-        rate = runs[-1].rate if runs else 300.0
+        rate = runs[-1].rate if runs else expected_rate
         runs.append(wrk(script, key, 32, seconds=max(2, min(60, int((target - done) / max(rate, 1.0)) + 1))))
         wait_for_quiet()
     last = runs[-1]
@@ -345,7 +363,7 @@ def main() -> None:
 
             reset("fresh", VOUCHERS)
             started = time.perf_counter()
-            row = award_in_a_row(script, key, IN_A_ROW)
+            row = award_in_a_row(script, key, IN_A_ROW, expected_rate=ours[("fresh", 32)].rate)
             awarded = awarded_through_api()
             print(f"\n{awarded:,} awards in a row at 32 clients: {row} ({time.perf_counter() - started:.0f}s)")
             for clients in (8, 32):
@@ -353,8 +371,10 @@ def main() -> None:
                 print(f"ours  after c={clients:<2} {run}", flush=True)
             wait_for_quiet()
             twice += given_twice()
-            plan = explain_pick(campaign_id)
-            print(f"\nEXPLAIN ANALYZE of the pick after {awarded_through_api():,} awards:\n{plan}")
+            awarded = awarded_through_api()
+            print(f"\nEXPLAIN ANALYZE of a worker's first pick after {awarded:,} awards:\n{explain_pick(campaign_id)}")
+            plan = explain_pick(campaign_id, after=frontier())
+            print(f"\nEXPLAIN ANALYZE of the pick from a worker's frontier after {awarded:,} awards:\n{plan}")
         finally:
             server.stop()
 

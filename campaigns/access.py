@@ -5,7 +5,11 @@ redemptions) only while its campaign's status allows it. These are the rules the
 functions raise the API's domain errors.
 """
 
+import logging
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
@@ -14,6 +18,7 @@ from django.core.cache.backends.redis import RedisCache
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from accounts.errors import Conflict, DomainError
 from accounts.models import Organization
@@ -22,6 +27,8 @@ from config import prepared
 from .models import Campaign, Integration
 from .services import KEY_SCHEME, hash_key
 from .status import ARCHIVE_AFTER, CampaignStatus
+
+logger = logging.getLogger(__name__)
 
 # last_used_at is bookkeeping: at most one UPDATE a minute per key, never a write per request.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -64,7 +71,11 @@ def integration_for_key(key: str) -> Integration | None:
     """
     if not key or not key.startswith(KEY_SCHEME):
         return None
-    row = _first_statement(_integration_sql(), [hash_key(key)])
+    return _integration_for_digest(hash_key(key))
+
+
+def _integration_for_digest(digest: str) -> Integration | None:
+    row = _first_statement(_integration_sql(), [digest])
     if row is None:
         return None
     loaded, start = [], 0
@@ -133,11 +144,13 @@ def _integration_sql() -> str:
     )
 
 
-def admit(integration: Integration, *, now: datetime | None = None) -> None:
+def admit(integration: Integration, requests: "RequestCount", *, now: datetime | None = None) -> None:
     """Let a request by this key in, or raise: revoked keys and keys over their rate are refused."""
     if integration.status == Integration.Status.REVOKED:
         raise IntegrationRevoked("This integration key has been revoked.")
-    check_rate_limit(integration)
+    limit = integration.rate_limit_per_minute
+    if limit is not None and requests.count > limit:
+        raise RateLimited(f"More than {limit} requests this minute for this key.", retry_after=requests.retry_after)
     note_key_used(integration, now or timezone.now())
 
 
@@ -159,37 +172,95 @@ def check_may_write(integration: Integration, *, now: datetime | None = None) ->
         raise CampaignNotLive("The campaign is not live yet: a live key awards only while it is live.")
 
 
-def check_rate_limit(integration: Integration) -> None:
-    """A fixed window per key and minute, counted in the shared cache in one round trip."""
-    limit = integration.rate_limit_per_minute
-    if limit is None:
-        return
+@dataclass(frozen=True)
+class RequestCount:
+    """A key's requests in the current minute, this one included, and the seconds until the next minute."""
+
+    count: int
+    retry_after: int
+
+
+def integration_and_requests(key: str) -> tuple[Integration | None, RequestCount | None]:
+    """The key's integration (as ``integration_for_key``) and its requests this minute, in one wait.
+
+    A fixed window per key and minute in the shared cache, counted by the key's digest so that the INCR can go
+    out before the database is asked: its answer arrives while the integration is looked up. Unknown keys are
+    counted too (their counters expire with the minute); their count is never read.
+    """
+    if not key or not key.startswith(KEY_SCHEME):
+        return None, None
+    digest = hash_key(key)
     now = time.time()
     window = int(now // RATE_WINDOW_SECONDS)
-    count = _count_in_window(f"api-rate:{integration.pk}:{window}")
-    if count > limit:
-        retry_after = max(1, int((window + 1) * RATE_WINDOW_SECONDS - now + 0.999))
-        raise RateLimited(f"More than {limit} requests this minute for this key.", retry_after=retry_after)
+    with _counting(f"api-rate:{digest[:32]}:{window}") as counted:
+        integration = _integration_for_digest(digest)
+        if integration is None:
+            return None, None
+        count = counted()
+    return integration, RequestCount(count, max(1, int((window + 1) * RATE_WINDOW_SECONDS - now + 0.999)))
 
 
-def _count_in_window(key: str) -> int:
+@contextmanager
+def _counting(name: str) -> Iterator[Callable[[], int]]:
+    """Counts a request under ``name`` at once; the context's value reads the count (this request included)."""
     cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        yield lambda: _count_in_window(cache, name)
+        return
+    # Django's incr() checks existence first (two round trips): one INCR, sent now and read when wanted.
+    redis_key = cache.make_and_validate_key(name)
+    pool = _redis_client(cache).connection_pool
+    try:
+        redis = pool.get_connection()
+    except RedisError:
+        _skipped()
+        yield lambda: 0
+        return
+    answer: list[int] = []
+
+    def counted() -> int:
+        if not answer:
+            try:
+                answer.append(int(redis.read_response()))
+                if answer[0] == 1:  # the window's first request gives it its expiry
+                    redis.send_command("EXPIRE", redis_key, RATE_WINDOW_SECONDS * 2)
+                    redis.read_response()
+            except RedisError:
+                _skipped()
+                redis.disconnect()
+                answer.append(0)
+        return answer[0]
+
+    try:
+        try:
+            redis.send_command("INCR", redis_key)
+        except RedisError:
+            _skipped()
+            redis.disconnect()
+            answer.append(0)
+        yield counted
+        counted()  # the reply is read before the connection goes back to the pool
+    except BaseException:
+        redis.disconnect()  # a reply may be pending: never hand that connection out again
+        raise
+    finally:
+        pool.release(redis)
+
+
+def _skipped() -> None:
+    # Fail open: an unreachable cache must not take the API down with it.
+    logger.warning("Rate limiting skipped: the cache did not answer", exc_info=True)
+
+
+def _count_in_window(cache, name: str) -> int:
+    """The same count with any other cache backend (add, then incr)."""
     timeout = RATE_WINDOW_SECONDS * 2
-    if isinstance(cache, RedisCache):
-        # One INCR: Django's incr() checks existence first (two round trips). The window's first request
-        # also sets the expiry (a key left without one by a crash belongs to a minute that never comes back).
-        redis_key = cache.make_and_validate_key(key)
-        client = _redis_client(cache)
-        count = client.incr(redis_key)
-        if count == 1:
-            client.expire(redis_key, timeout)
-        return int(count)
-    if cache.add(key, 1, timeout):
+    if cache.add(name, 1, timeout):
         return 1
     try:
-        return cache.incr(key)
+        return cache.incr(name)
     except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout)
+        cache.add(name, 1, timeout)
         return 1
 
 

@@ -14,6 +14,8 @@ from functools import wraps
 
 from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import re_path
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import HttpError
 from ninja.errors import ValidationError as NinjaValidationError
@@ -21,16 +23,18 @@ from ninja.security import HttpBearer
 
 from accounts.errors import DomainError, NotFound
 from accounts.scoping import organization_scope
-from campaigns.access import RateLimited, Unauthorized, admit, integration_for_key
+from campaigns.access import RateLimited, Unauthorized, admit, integration_and_requests
 from campaigns.api import router as campaign_router
 from campaigns.models import Integration
 from incentives.api import router as awards_router
+from incentives.pools_api import router as pools_router
 from tracking.models import Interaction
 from tracking.services import InteractionDraft, Redeemer
 
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-Id"
+INTERNAL_ERROR_MESSAGE = "Something went wrong on our side; quote the X-Request-Id if you contact us."
 
 
 class IntegrationKey(HttpBearer):
@@ -42,6 +46,11 @@ class IntegrationKey(HttpBearer):
 
 
 class VoucherAPI(NinjaAPI):
+    def _get_urls(self):
+        """Ninja's URLs, then one for anything else under /api/v1/ (an unknown path, a path parameter of the
+        wrong form): the API's own not_found rather than Django's HTML page."""
+        return [*super()._get_urls(), re_path(r"", not_found, name="not-found")]
+
     def get_openapi_schema(self, **kwargs):
         """Ninja's document, with the headers every answer carries."""
         schema = super().get_openapi_schema(**kwargs)
@@ -84,37 +93,43 @@ def answer(run):
     def handle(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         started = time.perf_counter()
         request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
-        integration = _integration_from_header(request)
-        if integration is None:
-            response = error_response(Unauthorized("Send a valid integration key: Authorization: Bearer <key>."))
-        else:
-            draft = InteractionDraft(integration=integration, kind=kind, request_id=request_id, started=started)
-            request.interaction_draft = draft
-            with organization_scope(integration.campaign.organization):
-                try:
-                    admit(integration)
-                except DomainError as error:
-                    response = on_domain_error(request, error)
-                else:
-                    response = run(request, *args, **kwargs)
-                if not draft.written:
-                    if draft.redeemer is None and draft.outcome != Interaction.Outcome.SUCCESS:
-                        draft.redeemer = _redeemer_from_body(request)
-                    draft.write(http_status=response.status_code)
+        try:
+            response = _answer(request, run, args, kwargs, kind=kind, request_id=request_id, started=started)
+        except Exception:  # the database failed outside the operation (key lookup, the log itself)
+            logger.exception("API request failed (request id %s)", request_id)
+            response = error_response(InternalError(INTERNAL_ERROR_MESSAGE))
         response[REQUEST_ID_HEADER] = request_id
         return response
 
     return handle
 
 
+def _answer(request: HttpRequest, run, args, kwargs, *, kind: str, request_id: str, started: float) -> HttpResponse:
+    integration, requests = integration_and_requests(_bearer_token(request))
+    if integration is None:
+        return error_response(Unauthorized("Send a valid integration key: Authorization: Bearer <key>."))
+    draft = InteractionDraft(integration=integration, kind=kind, request_id=request_id, started=started)
+    request.interaction_draft = draft
+    with organization_scope(integration.campaign.organization):
+        try:
+            admit(integration, requests)
+        except DomainError as error:
+            response = on_domain_error(request, error)
+        else:
+            response = run(request, *args, **kwargs)
+        if not draft.written:
+            if draft.redeemer is None and draft.outcome != Interaction.Outcome.SUCCESS:
+                draft.redeemer = _redeemer_from_body(request)
+            draft.write(http_status=response.status_code)
+    return response
+
+
 api.add_decorator(answer, mode="view")  # ninja's "view" mode wraps Operation.run, auth and validation included
 
 
-def _integration_from_header(request: HttpRequest) -> Integration | None:
+def _bearer_token(request: HttpRequest) -> str:
     scheme, _, key = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer":
-        return None
-    return integration_for_key(key.strip())
+    return key.strip() if scheme.lower() == "bearer" else ""
 
 
 def _json_body(request: HttpRequest):
@@ -187,6 +202,13 @@ def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     return on_domain_error(request, DomainError("The body is not valid JSON.", fields={"body": ["Malformed JSON."]}))
 
 
+@csrf_exempt
+def not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    response = error_response(NotFound("No such path in this API."))
+    response[REQUEST_ID_HEADER] = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+    return response
+
+
 @api.exception_handler(Http404)
 def on_not_found(request: HttpRequest, error: Http404) -> HttpResponse:
     return on_domain_error(request, NotFound("Not found, or not reachable with this key."))
@@ -199,8 +221,9 @@ def on_unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
     draft = getattr(request, "interaction_draft", None)
     if draft is not None:
         draft.note_error("internal_error", f"{type(error).__name__}: {error}", outcome=Interaction.Outcome.EXCEPTION)
-    return error_response(InternalError("Something went wrong on our side; quote the X-Request-Id if you contact us."))
+    return error_response(InternalError(INTERNAL_ERROR_MESSAGE))
 
 
 api.add_router("", awards_router)
 api.add_router("", campaign_router)
+api.add_router("", pools_router)

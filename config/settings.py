@@ -141,7 +141,11 @@ CELERY_BEAT_SCHEDULE = {
     "roll-campaign-statuses": {"task": "campaigns.roll_campaign_statuses", "schedule": 60.0},
     # Closed hours of interactions into reporting rollups; the open hour is always read from the interactions.
     "roll-up-interactions": {"task": "reporting.roll_up_interactions", "schedule": 300.0},
+    # Low-threshold emails for pool crossings no issuance queued (codes deactivated, a lost task); re-arms too.
+    "check-pool-thresholds": {"task": "incentives.check_pool_thresholds", "schedule": 60.0},
 }
+# The absolute address of the site, for links in emails.
+SITE_URL = env("SITE_URL", default="http://localhost:8000")
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

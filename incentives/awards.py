@@ -1,8 +1,9 @@
 """Awarding a voucher (design §3, §4, §8): the rules the API's ``POST /api/v1/awards`` runs.
 
-The award is one SQL statement inside a short transaction: pick an available voucher of the type with
-``FOR UPDATE SKIP LOCKED`` (no ordering, so concurrent awards never wait on each other and the pick never
-sorts), write its interaction, and mark it awarded. A ``reference`` claims an idempotency row first; a
+The award is one SQL statement, atomic on its own: pick an available voucher of the type with
+``FOR UPDATE SKIP LOCKED`` (concurrent awards never wait on each other, nor take the same voucher), write its
+interaction, and mark it awarded. It is compiled once per process and type and prepared once per connection
+(``config.prepared``). A ``reference`` adds a transaction that claims an idempotency row first; a
 ``max_awards_per_redeemer`` cap serializes the redeemer's awards on advisory locks before counting.
 """
 

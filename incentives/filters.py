@@ -2,7 +2,7 @@ import django_filters
 
 from grids.filters import SearchFilter, YesNoFilter, scoped
 
-from .models import Vault, Voucher
+from .models import IncentivePool, Vault, Voucher
 
 
 class VaultFilterSet(django_filters.FilterSet):
@@ -25,3 +25,12 @@ class VoucherFilterSet(django_filters.FilterSet):
     class Meta:
         model = Voucher
         fields = ["code", "vault", "vendor", "amount", "currency", "status", "is_test"]
+
+
+class PoolFilterSet(django_filters.FilterSet):
+    q = SearchFilter("name__icontains", label="Name")
+    distribution = django_filters.ChoiceFilter(choices=IncentivePool.Distribution.choices)
+
+    class Meta:
+        model = IncentivePool
+        fields = ["q", "distribution"]

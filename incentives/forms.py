@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import Vault
+from .models import IncentivePool, Vault
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
@@ -29,3 +29,22 @@ class VoucherImportForm(forms.Form):
         if upload.size > MAX_IMPORT_BYTES:
             raise forms.ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
         return upload
+
+
+class PoolForm(forms.ModelForm):
+    class Meta:
+        model = IncentivePool
+        fields = ["name", "distribution", "issuance_allowed", "redemption_allowed", "low_threshold",
+                  "max_characters", "notification_email"]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        if IncentivePool.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("Another pool of this organization already has this name.")
+        return name
+
+
+class GenerateCodesForm(forms.Form):
+    pattern = forms.CharField(max_length=255, initial="SPRING-####-????",
+                              help_text="# stands for a digit, ? for a letter; everything else is kept as written.")
+    count = forms.IntegerField(min_value=1, max_value=100_000)

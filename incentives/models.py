@@ -1,3 +1,5 @@
+import uuid
+
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
@@ -132,6 +134,8 @@ class IncentivePool(models.Model):
     low_threshold = models.PositiveIntegerField(default=0)
     max_characters = models.PositiveSmallIntegerField(default=50)
     notification_email = models.EmailField(blank=True)
+    # Set when the low-threshold email went out; cleared (re-armed) once remaining rises above the threshold.
+    low_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -143,3 +147,91 @@ class IncentivePool(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("incentives:pool-detail", args=[self.pk])
+
+
+class IncentiveCode(models.Model):
+    """One code of a pool; unique in its organization, so a code alone finds its pool (design §5)."""
+
+    pool = models.ForeignKey(IncentivePool, on_delete=models.CASCADE, related_name="codes")
+    # Denormalised from the pool, for the organization-wide unique constraint.
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    code = models.CharField(max_length=255)  # at most pool.max_characters: checked by the service and the form
+    active = models.BooleanField(default=True)
+    issued_count = models.PositiveIntegerField(default=0)
+    issued_unique = models.PositiveIntegerField(default=0)
+    redeemed_count = models.PositiveIntegerField(default=0)
+    redeemed_unique = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationScopedManager()
+
+    class Meta:
+        ordering = ["code", "pk"]
+        constraints = [models.UniqueConstraint("organization", "code", name="incentive_code_unique_in_org")]
+        indexes = [
+            # The unique pool's pick: an active code never issued. Partial, so issued codes leave it.
+            models.Index(
+                fields=["pool"], condition=models.Q(active=True, issued_count=0), name="incentive_code_unissued"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Issuee(models.Model):
+    """The stable ``issuee_id`` of one ``external_issuee_id`` in one organization."""
+
+    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    external_issuee_id = models.CharField(max_length=200)
+    issuee_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrganizationScopedManager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint("organization", "external_issuee_id", name="issuee_external_id_unique_in_org")
+        ]
+
+    def __str__(self) -> str:
+        return self.external_issuee_id
+
+
+class CodeEvent(models.Model):
+    """What an issuance and a redemption share (design §5)."""
+
+    code = models.ForeignKey(IncentiveCode, on_delete=models.CASCADE, related_name="+")
+    pool = models.ForeignKey(IncentivePool, on_delete=models.CASCADE, related_name="+")
+    external_issuee_id = models.CharField(max_length=200)
+    issuee_id = models.UUIDField()
+    referring_application = models.CharField(max_length=100, blank=True)
+    referring_application_ref_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrganizationScopedManager("pool__organization")
+
+    class Meta:
+        abstract = True
+        ordering = ["-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.code_id} → {self.external_issuee_id}"
+
+
+class Issuance(CodeEvent):
+    class Meta(CodeEvent.Meta):
+        indexes = [models.Index(fields=["code", "external_issuee_id"], name="issuance_code_issuee")]
+
+
+class Redemption(CodeEvent):
+    class Meta(CodeEvent.Meta):
+        # Each external_issuee_id redeems a code at most once (a unique code: at most once at all, by the service).
+        constraints = [
+            models.UniqueConstraint("code", "external_issuee_id", name="redemption_once_per_issuee_and_code")
+        ]

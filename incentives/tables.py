@@ -5,7 +5,7 @@ from django.utils.html import format_html
 
 from grids.tables import GridTable, StatusColumn, YesNoColumn
 
-from .models import Vault, Voucher
+from .models import IncentivePool, Vault, Voucher
 
 
 class VaultTable(GridTable):
@@ -42,3 +42,14 @@ class VoucherTable(GridTable):
             reverse("incentives:voucher-void", args=[record.pk]), record.code, get_token(request),
             request.get_full_path(),
         )
+
+
+class PoolTable(GridTable):
+    name = tables.Column(linkify=True)
+    total = tables.Column(verbose_name="All codes", orderable=True)
+    issued = tables.Column(verbose_name="Issued", orderable=True)
+    remaining = tables.Column(verbose_name="Remaining", orderable=True)
+
+    class Meta(GridTable.Meta):
+        model = IncentivePool
+        fields = ("name", "distribution", "total", "issued", "remaining", "low_threshold", "created_at")

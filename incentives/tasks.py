@@ -10,6 +10,7 @@ from django.db import transaction
 from accounts.scoping import organization_scope, scopes_disabled
 
 from .models import Vault, VoucherImport
+from .pools import notify_if_low, pools_to_notify, rearm_pools
 from .voucher_import import QUEUED, create_voucher_import, run_voucher_import, store_import_progress
 
 logger = logging.getLogger(__name__)
@@ -45,3 +46,17 @@ def import_vouchers(voucher_import_id: int) -> str | None:
         finished.total_rows,
     )
     return finished.status
+
+
+@shared_task(name="incentives.notify_pool_low")
+def notify_pool_low(pool_id: int) -> bool:
+    """Queued on commit by an issuance that took the pool to its threshold: at most one email per crossing."""
+    return notify_if_low(pool_id)
+
+
+@shared_task(name="incentives.check_pool_thresholds")
+def check_pool_thresholds() -> int:
+    """Every minute: re-arm pools that rose above their threshold, and email those that crossed it another way
+    (codes deactivated, a lost task). Returns how many emails this run sent."""
+    rearm_pools()
+    return sum(notify_if_low(pool_id) for pool_id in pools_to_notify())

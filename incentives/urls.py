@@ -12,6 +12,11 @@ urlpatterns = [
     path("vaults/<int:pk>/import/", views.VoucherImportCreateView.as_view(), name="vault-import"),
     path("imports/<int:pk>/", views.VoucherImportDetailView.as_view(), name="import-detail"),
     path("imports/<int:pk>/progress/", views.VoucherImportProgressView.as_view(), name="import-progress"),
+    path("pools/", views.PoolListView.as_view(), name="pool-list"),
+    path("pools/new/", views.PoolCreateView.as_view(), name="pool-create"),
+    path("pools/<int:pk>/", views.PoolDetailView.as_view(), name="pool-detail"),
+    path("pools/<int:pk>/edit/", views.PoolUpdateView.as_view(), name="pool-edit"),
+    path("pools/<int:pk>/generate/", views.GenerateCodesView.as_view(), name="pool-generate"),
     path("vouchers/", views.VoucherListView.as_view(), name="voucher-list"),
     path("vouchers/<int:pk>/void/", views.VoucherVoidView.as_view(), name="voucher-void"),
 ]

@@ -7,14 +7,16 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import CreateView, DetailView, FormView, UpdateView
 
+from accounts.errors import DomainError
 from accounts.permissions import AdminRequiredMixin, MemberRequiredMixin, is_org_admin
 from grids.views import GridView
 
-from .filters import VaultFilterSet, VoucherFilterSet
-from .forms import VaultForm, VoucherImportForm
-from .models import Vault, Voucher, VoucherImport
+from .filters import PoolFilterSet, VaultFilterSet, VoucherFilterSet
+from .forms import GenerateCodesForm, PoolForm, VaultForm, VoucherImportForm
+from .models import IncentivePool, Vault, Voucher, VoucherImport
+from .pools import generate_codes, pool_counts, with_counts
 from .services import void_vouchers
-from .tables import VaultTable, VoucherTable
+from .tables import PoolTable, VaultTable, VoucherTable
 from .tasks import start_voucher_import
 from .voucher_import import read_import_progress
 
@@ -142,3 +144,72 @@ class VoucherVoidView(AdminRequiredMixin, View):
         if not url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure()):
             target = voucher.vault.get_absolute_url()
         return redirect(target)
+
+
+class PoolListView(GridView):
+    model = IncentivePool
+    table_class = PoolTable
+    filterset_class = PoolFilterSet
+    create_url = "incentives:pool-create"
+    empty_text = "No incentive pools yet."
+
+    def can_create(self):
+        return is_org_admin(self.request.membership)
+
+    def get_queryset(self):
+        return with_counts(IncentivePool.objects.all())
+
+
+class PoolDetailView(MemberRequiredMixin, DetailView):
+    template_name = "incentives/pool_detail.html"
+    context_object_name = "pool"
+
+    def get_queryset(self):
+        return IncentivePool.objects.all()
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(
+            counts=pool_counts(self.object), codes=self.object.codes.order_by("code")[:100],
+            is_admin=is_org_admin(self.request.membership), **kwargs,
+        )
+
+
+class PoolCreateView(AdminRequiredMixin, CreateView):
+    form_class = PoolForm
+    template_name = "incentives/pool_form.html"
+
+    def form_valid(self, form):
+        form.instance.organization = self.request.organization
+        messages.success(self.request, "Pool created. Generate codes into it next.")
+        return super().form_valid(form)
+
+
+class PoolUpdateView(AdminRequiredMixin, UpdateView):
+    form_class = PoolForm
+    template_name = "incentives/pool_form.html"
+
+    def get_queryset(self):
+        return IncentivePool.objects.all()
+
+
+class GenerateCodesView(AdminRequiredMixin, FormView):
+    form_class = GenerateCodesForm
+    template_name = "incentives/pool_generate.html"
+
+    def dispatch(self, request, *args, **kwargs):
+        self.pool = get_object_or_404(IncentivePool.objects.all(), pk=kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(pool=self.pool, **kwargs)
+
+    def form_valid(self, form):
+        try:
+            added = generate_codes(self.pool, pattern=form.cleaned_data["pattern"], count=form.cleaned_data["count"])
+        except DomainError as error:
+            for field, problems in (error.fields or {"__all__": [error.message]}).items():
+                for problem in problems:
+                    form.add_error(field if field in form.fields else None, problem)
+            return self.form_invalid(form)
+        messages.success(self.request, f"{added} codes added.")
+        return redirect(self.pool)

@@ -1,8 +1,8 @@
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Upper
-from django.utils import timezone
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.scoping import OrganizationScopedManager
 

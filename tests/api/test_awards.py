@@ -3,7 +3,8 @@
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import OperationalError, connection
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -277,11 +278,26 @@ def test_over_the_keys_rate_is_rate_limited_with_retry_after(setup, api):
     assert api.post("/awards", award_body(), key=setup.test_key).status_code == 201  # per key
 
 
+@override_settings(CACHES={"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}})
+def test_the_rate_limit_counts_with_any_cache_backend(setup, api):
+    Integration._base_manager.filter(pk=setup.live.pk).update(rate_limit_per_minute=1)
+    assert [api.get("/campaign", key=setup.live_key).status_code for _ in range(2)] == [200, 429]
+
+
+@override_settings(
+    CACHES={"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}}
+)
+def test_an_unreachable_cache_skips_the_rate_limit_rather_than_failing(setup, api):
+    Integration._base_manager.filter(pk=setup.live.pk).update(rate_limit_per_minute=1)
+    assert [api.get("/campaign", key=setup.live_key).status_code for _ in range(2)] == [200, 200]
+
+
 def test_no_rate_limit_when_the_key_has_none(setup, api):
     Integration._base_manager.filter(pk=setup.live.pk).update(rate_limit_per_minute=None)
     statuses = [api.get("/campaign", key=setup.live_key).status_code for _ in range(5)]
     assert statuses == [200] * 5
-    Integration._base_manager.filter(pk=setup.live.pk).update(rate_limit_per_minute=1)
+    # Every request of the minute counted, limited or not: a limit set now applies to all of them.
+    Integration._base_manager.filter(pk=setup.live.pk).update(rate_limit_per_minute=6)
     assert [api.get("/campaign", key=setup.live_key).status_code for _ in range(2)] == [200, 429]
 
 
@@ -310,6 +326,16 @@ def test_an_unexpected_error_before_the_award_is_internal_error_too(setup, api, 
     logged = only_interaction(setup.campaign)
     assert (logged.outcome, logged.error_code, logged.http_status) == ("exception", "internal_error", 500)
     assert not Voucher._base_manager.filter(status=Voucher.Status.AWARDED).exists()
+
+
+def test_a_failure_before_the_operation_is_internal_error_with_its_request_id(setup, api, monkeypatch):
+    def database_down(key):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("config.api.integration_and_requests", database_down)
+    response = api.post("/awards", award_body(), key=setup.live_key, **{"X-Request-Id": "req-7"})
+    assert_error(response, 500, "internal_error")
+    assert response["X-Request-Id"] == "req-7"
 
 
 # --- idempotency ----------------------------------------------------------------------------------

@@ -61,3 +61,10 @@ def test_the_api_answers_as_its_document_says(case, setup, wsgi_keeps_the_test_t
             response_schema_conformance,
         ],
     )
+
+
+def test_an_unknown_path_answers_not_found_in_the_api_envelope(client):
+    response = client.post("/api/v1/no-such-thing", data="{}", content_type="application/json")
+    assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
+    assert response.json()["error"]["code"] == "not_found"
+    assert response["X-Request-Id"]

@@ -1,0 +1,484 @@
+"""Incentive pools (design §5, §8): issuing and redeeming codes, the pool's counts, its low-threshold email.
+
+Counts are always computed from the code rows; each code row carries its own issuance and redemption counts,
+changed with ``F()`` in the transaction that writes the issuance or redemption. A unique pool's pick is
+``FOR UPDATE SKIP LOCKED`` without ordering, so concurrent issuances never wait on each other nor share a code.
+"""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import connection, models, transaction
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.errors import Conflict, NotFound
+from accounts.scoping import organization_scope, scopes_disabled
+from campaigns.access import check_may_write
+from campaigns.models import Campaign, Integration
+from tracking.models import Interaction
+from tracking.services import InteractionDraft, claim_reference, request_fingerprint, store_answer
+
+from .models import IncentiveCode, IncentivePool, Issuance, Issuee, Redemption
+
+
+class IssuanceNotAllowed(Conflict):
+    code = "issuance_not_allowed"
+
+
+class RedemptionNotAllowed(Conflict):
+    code = "redemption_not_allowed"
+
+
+class PoolExhausted(Conflict):
+    code = "pool_exhausted"
+    outcome = Interaction.Outcome.OUT_OF_STOCK
+
+
+class CodeInactive(Conflict):
+    code = "code_inactive"
+
+
+class CodeNotIssued(Conflict):
+    code = "code_not_issued"
+
+
+class AlreadyRedeemed(Conflict):
+    code = "already_redeemed"
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    http_status: int  # 201 for a new issuance or redemption, 200 for a replay
+    body: dict[str, Any]
+
+
+# --- reading -----------------------------------------------------------------------------------------
+
+
+def remaining_filter(pool_field: str = "pool") -> Q:
+    """Codes that count as remaining, seen from a code row: active, and never issued in a unique pool."""
+    unique = Q(**{f"{pool_field}__distribution": IncentivePool.Distribution.UNIQUE})
+    return Q(active=True) & (~unique | Q(issued_count=0))
+
+
+def with_counts(pools: models.QuerySet) -> models.QuerySet:
+    """Pools annotated with ``total``, ``issued`` and ``remaining``, from their code rows (subqueries)."""
+    codes = IncentiveCode._base_manager.filter(pool=models.OuterRef("pk")).order_by().values("pool")
+
+    def counted(expression, *filters) -> models.Subquery:
+        return Coalesce(models.Subquery(codes.filter(*filters).annotate(n=expression).values("n")), 0)
+
+    return pools.annotate(
+        total=counted(Count("pk")),
+        issued=counted(Sum("issued_count")),
+        remaining=counted(Count("pk"), remaining_filter()),
+    )
+
+
+def pool_counts(pool: IncentivePool) -> dict[str, int]:
+    """``total``, ``issued`` and ``remaining`` of one pool, in one aggregate query over its codes."""
+    unique = pool.distribution == IncentivePool.Distribution.UNIQUE
+    remaining = Q(active=True, issued_count=0) if unique else Q(active=True)
+    counts = IncentiveCode._base_manager.filter(pool_id=pool.pk).aggregate(
+        total=Count("pk"), issued=Coalesce(Sum("issued_count"), 0), remaining=Count("pk", filter=remaining)
+    )
+    return {name: int(value) for name, value in counts.items()}
+
+
+def linked_pools(campaign: Campaign) -> models.QuerySet:
+    """The ids of the pools linked to the campaign (of its own organization), as a subquery."""
+    return Campaign.pools.through._base_manager.filter(
+        campaign_id=campaign.pk, incentivepool__organization_id=campaign.organization_id
+    ).values("incentivepool_id")
+
+
+def reachable_pool(integration: Integration, pool_id: int) -> IncentivePool:
+    """The pool, when it is linked to the key's campaign; otherwise ``not_found``."""
+    pool = IncentivePool._base_manager.filter(pk=pool_id, pk__in=linked_pools(integration.campaign)).first()
+    if pool is None:
+        raise NotFound("No such pool, or it is not linked to this key's campaign.")
+    return pool
+
+
+def reachable_code(integration: Integration, code: str) -> IncentiveCode:
+    """The code of the key's organization, when its pool is linked to the key's campaign; else ``not_found``."""
+    campaign = integration.campaign
+    found = (
+        IncentiveCode._base_manager.select_related("pool")
+        .filter(organization_id=campaign.organization_id, code=code, pool_id__in=linked_pools(campaign))
+        .first()
+    )
+    if found is None:
+        raise NotFound("No such code, or its pool is not linked to this key's campaign.")
+    return found
+
+
+def _url(kind: str, key: Any) -> str:
+    return f"/api/v1/{kind}/{key}"
+
+
+def pool_entity(pool: IncentivePool) -> dict[str, Any]:
+    counts = pool_counts(pool)
+    return {
+        "id": pool.pk,
+        "name": pool.name,
+        "issuance_allowed": pool.issuance_allowed,
+        "redemption_allowed": pool.redemption_allowed,
+        "incentive_codes": {
+            **counts,
+            "low_threshold": pool.low_threshold,
+            "max_characters": pool.max_characters,
+        },
+        "distribution": {"method": pool.distribution},
+        "notification_email_address": pool.notification_email,
+        "created_at": pool.created_at,
+        "updated_at": pool.updated_at,
+        "url": _url("pools", pool.pk),
+    }
+
+
+def code_entity(code: IncentiveCode) -> dict[str, Any]:
+    return {
+        "code": code.code,
+        "active": code.active,
+        "issuances": {"total": code.issued_count, "unique": code.issued_unique},
+        "redemptions": {"total": code.redeemed_count, "unique": code.redeemed_unique},
+        "incentive_pool": {"id": code.pool_id, "url": _url("pools", code.pool_id)},
+        "created_at": code.created_at,
+        "updated_at": code.updated_at,
+        "url": _url("codes", code.code),
+    }
+
+
+def event_entity(event: Issuance | Redemption, code: IncentiveCode) -> dict[str, Any]:
+    return {
+        "id": event.pk,
+        "external_issuee_id": event.external_issuee_id,
+        "issuee_id": str(event.issuee_id),
+        "referring_application": event.referring_application,
+        "referring_application_ref_id": event.referring_application_ref_id,
+        "incentive_code": {"code": code.code, "url": _url("codes", code.code)},
+        "incentive_pool": {"id": event.pool_id, "url": _url("pools", event.pool_id)},
+        "created_at": event.created_at,
+        "updated_at": event.updated_at,
+    }
+
+
+# --- writing -----------------------------------------------------------------------------------------
+
+
+def issuee_id_for(organization_id: int, external_issuee_id: str):
+    """The stable UUID of ``external_issuee_id`` in the organization, made on first sight (race-free)."""
+    meta = Issuee._meta
+    qn = connection.ops.quote_name
+    fresh = Issuee(organization_id=organization_id, external_issuee_id=external_issuee_id)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(meta.db_table)} (organization_id, external_issuee_id, issuee_id, created_at) "
+            f"VALUES (%s, %s, %s, %s) ON CONFLICT (organization_id, external_issuee_id) "
+            f"DO UPDATE SET external_issuee_id = EXCLUDED.external_issuee_id RETURNING issuee_id",
+            [organization_id, external_issuee_id, fresh.issuee_id, timezone.now()],
+        )
+        return cursor.fetchone()[0]
+
+
+def _lock_key(*parts: Any) -> None:
+    """A transaction-scoped advisory lock on the parts (serializes one issuee's writes on one code)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [":".join(map(str, parts))])
+
+
+def _write_logged(draft: InteractionDraft, run) -> WriteResult:
+    """Run ``run()`` in a transaction that also writes the request's interaction (not when it replays)."""
+    with transaction.atomic():
+        result = run()
+        if result.http_status == 201:
+            draft.write(http_status=201)
+    return result
+
+
+def issue_code(
+    pool: IncentivePool,
+    *,
+    external_issuee_id: str,
+    integration: Integration,
+    draft: InteractionDraft,
+    reference: str | None = None,
+) -> WriteResult:
+    """Issue one code of the pool to ``external_issuee_id``: 201 with the issuance, or 200 for a replay."""
+
+    def run() -> WriteResult:
+        claim = None
+        if reference:
+            fingerprint = request_fingerprint(
+                {"op": "issuance", "pool": pool.pk, "external_issuee_id": external_issuee_id}
+            )
+            claim = claim_reference(integration, reference, fingerprint)
+            if claim.is_replay:
+                return WriteResult(200, claim.replay_body)
+        check_may_write(integration)
+        if not pool.issuance_allowed:
+            raise IssuanceNotAllowed(f"Pool {pool.name!r} does not allow issuing codes.")
+        code = _pick_code(pool, external_issuee_id)
+        if code is None:
+            raise PoolExhausted(f"Pool {pool.name!r} has no code left to issue.")
+        first_for_issuee = True
+        if pool.distribution == IncentivePool.Distribution.MULTI:
+            _lock_key("issuance", code.pk, external_issuee_id)
+            first_for_issuee = not Issuance._base_manager.filter(
+                code_id=code.pk, external_issuee_id=external_issuee_id
+            ).exists()
+        issuance = Issuance._base_manager.create(
+            code=code,
+            pool=pool,
+            external_issuee_id=external_issuee_id,
+            issuee_id=issuee_id_for(pool.organization_id, external_issuee_id),
+            referring_application=integration.name,
+            referring_application_ref_id=integration.campaign.external_id,
+        )
+        IncentiveCode._base_manager.filter(pk=code.pk).update(
+            issued_count=F("issued_count") + 1,
+            issued_unique=F("issued_unique") + int(first_for_issuee),
+            updated_at=timezone.now(),
+        )
+        body = {"status": "ok", "issuance": event_entity(issuance, code)}
+        if claim is not None:
+            store_answer(claim, 201, body)
+        _queue_threshold_check_if_low(pool)
+        return WriteResult(201, body)
+
+    return _write_logged(draft, run)
+
+
+def _pick_code(pool: IncentivePool, external_issuee_id: str) -> IncentiveCode | None:
+    codes = IncentiveCode._base_manager.filter(pool_id=pool.pk, active=True).order_by()
+    if pool.distribution == IncentivePool.Distribution.UNIQUE:
+        # No ORDER BY: the planner takes the first unlocked row it finds; others skip the rows we hold.
+        return codes.filter(issued_count=0).select_for_update(skip_locked=True).first()
+    # A multi code is issued again and again: the issuee's own earlier code when it has one, else any.
+    again = codes.filter(pk__in=Issuance._base_manager.filter(
+        pool_id=pool.pk, external_issuee_id=external_issuee_id).values("code_id")).first()
+    return again or codes.first()
+
+
+def redeem_code(
+    code: IncentiveCode,
+    *,
+    external_issuee_id: str,
+    integration: Integration,
+    draft: InteractionDraft,
+    reference: str | None = None,
+) -> WriteResult:
+    """Redeem the code for ``external_issuee_id``: 201 with the redemption, or 200 for a replay."""
+
+    def run() -> WriteResult:
+        claim = None
+        if reference:
+            fingerprint = request_fingerprint(
+                {"op": "redemption", "code": code.code, "external_issuee_id": external_issuee_id}
+            )
+            claim = claim_reference(integration, reference, fingerprint)
+            if claim.is_replay:
+                return WriteResult(200, claim.replay_body)
+        check_may_write(integration)
+        pool = code.pool
+        if not pool.redemption_allowed:
+            raise RedemptionNotAllowed(f"Pool {pool.name!r} does not allow redeeming codes.")
+        # The lock first, then a fresh read of the counts: two redemptions of one code are settled in turn.
+        locked = IncentiveCode._base_manager.select_for_update().get(pk=code.pk)
+        if not locked.active:
+            raise CodeInactive(f"Code {locked.code!r} is not active.")
+        unique = pool.distribution == IncentivePool.Distribution.UNIQUE
+        if unique and locked.issued_count == 0:
+            raise CodeNotIssued(f"Code {locked.code!r} has not been issued yet.")
+        already = (
+            locked.redeemed_count > 0
+            if unique
+            else Redemption._base_manager.filter(code_id=locked.pk, external_issuee_id=external_issuee_id).exists()
+        )
+        if already:
+            raise AlreadyRedeemed(
+                f"Code {locked.code!r} was already redeemed" + ("." if unique else " by this issuee.")
+            )
+        redemption = Redemption._base_manager.create(
+            code=locked,
+            pool=pool,
+            external_issuee_id=external_issuee_id,
+            issuee_id=issuee_id_for(pool.organization_id, external_issuee_id),
+            referring_application=integration.name,
+            referring_application_ref_id=integration.campaign.external_id,
+        )
+        # Each issuee redeems a code at most once, so every redemption is also a unique one.
+        IncentiveCode._base_manager.filter(pk=locked.pk).update(
+            redeemed_count=F("redeemed_count") + 1, redeemed_unique=F("redeemed_unique") + 1, updated_at=timezone.now()
+        )
+        body = {"status": "ok", "redemption": event_entity(redemption, locked)}
+        if claim is not None:
+            store_answer(claim, 201, body)
+        return WriteResult(201, body)
+
+    return _write_logged(draft, run)
+
+
+# --- the low-threshold email -------------------------------------------------------------------------
+
+
+def _watched(pool: IncentivePool) -> bool:
+    return bool(pool.notification_email)
+
+
+def _queue_threshold_check_if_low(pool: IncentivePool) -> None:
+    """After an issuance: when the armed pool is now at or below its threshold, check it once committed."""
+    if not _watched(pool) or pool.low_notified_at is not None:
+        return
+    if pool_counts(pool)["remaining"] > pool.low_threshold:
+        return
+    from .tasks import notify_pool_low  # the tasks module imports this one
+
+    transaction.on_commit(lambda: notify_pool_low.delay(pool.pk))
+
+
+def _remaining_sql() -> str:
+    """SQL for a pool row's remaining codes (the pool table is aliased ``p``)."""
+    qn = connection.ops.quote_name
+    codes = qn(IncentiveCode._meta.db_table)
+    return (
+        f"(SELECT COUNT(*) FROM {codes} c WHERE c.pool_id = p.id AND c.active "
+        f"AND (p.distribution <> 'unique' OR c.issued_count = 0))"
+    )
+
+
+def claim_low_notification(pool_id: int) -> bool:
+    """Disarm the pool if it is armed and at or below its threshold; True for the one caller that did.
+
+    A single conditional UPDATE: concurrent issuances, retried tasks and two beat runs all race on the row,
+    and only the first to change it sees a row come back.
+    """
+    table = connection.ops.quote_name(IncentivePool._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} p SET low_notified_at = %s WHERE p.id = %s AND p.low_notified_at IS NULL "
+            f"AND p.notification_email <> '' AND {_remaining_sql()} <= p.low_threshold RETURNING p.id",
+            [timezone.now(), pool_id],
+        )
+        return cursor.fetchone() is not None
+
+
+def rearm_pools(pool_ids: list[int] | None = None) -> int:
+    """Re-arm the notified pools whose remaining codes rose above their threshold again."""
+    table = connection.ops.quote_name(IncentivePool._meta.db_table)
+    only = "AND p.id = ANY(%s)" if pool_ids is not None else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} p SET low_notified_at = NULL WHERE p.low_notified_at IS NOT NULL {only} "
+            f"AND {_remaining_sql()} > p.low_threshold",
+            [pool_ids] if pool_ids is not None else [],
+        )
+        return cursor.rowcount
+
+
+def pools_to_notify() -> list[int]:
+    """Ids of the armed, watched pools at or below their threshold (every organization)."""
+    table = connection.ops.quote_name(IncentivePool._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT p.id FROM {table} p WHERE p.low_notified_at IS NULL AND p.notification_email <> '' "
+            f"AND {_remaining_sql()} <= p.low_threshold"
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def notify_if_low(pool_id: int) -> bool:
+    """Send the pool's low-threshold email once per crossing; True when this call sent it.
+
+    The claim and the send share a transaction: a failed send rolls the claim back, so a retry sends it.
+    """
+    with transaction.atomic():
+        if not claim_low_notification(pool_id):
+            return False
+        with scopes_disabled():
+            pool = IncentivePool.objects.select_related("organization").get(pk=pool_id)
+        with organization_scope(pool.organization):
+            send_low_threshold_email(pool)
+    return True
+
+
+def send_low_threshold_email(pool: IncentivePool) -> None:
+    from django.urls import reverse
+
+    counts = pool_counts(pool)
+    link = getattr(settings, "SITE_URL", "").rstrip("/") + reverse("incentives:pool-detail", args=[pool.pk])
+    context = {"pool": pool, "counts": counts, "link": link}
+    send_mail(
+        subject=f"Incentive pool {pool.name!r} is running low: {counts['remaining']} codes left",
+        message=render_to_string("incentives/email/pool_low.txt", context),
+        html_message=render_to_string("incentives/email/pool_low.html", context),
+        from_email=None,
+        recipient_list=[pool.notification_email],
+    )
+
+
+# --- codes from a pattern ----------------------------------------------------------------------------
+
+_PATTERN_ALPHABETS = {"#": "0123456789", "?": "ABCDEFGHJKLMNPQRSTUVWXYZ"}  # no I or O: read as 1 and 0
+
+
+def pattern_capacity(pattern: str) -> int:
+    """How many distinct codes the pattern can make."""
+    capacity = 1
+    for char in pattern:
+        capacity *= len(_PATTERN_ALPHABETS.get(char, "x"))
+    return capacity
+
+
+def generate_codes(pool: IncentivePool, *, pattern: str, count: int) -> int:
+    """Add ``count`` new codes made from ``pattern`` (``#`` a digit, ``?`` a letter) to the pool.
+
+    Set-based: an oversized batch of distinct candidates, less the organization's codes among them (one query),
+    is inserted with ``ON CONFLICT DO NOTHING`` (for a concurrent insert); only the shortfall is drawn again.
+    Returns how many were added.
+    """
+    import secrets
+
+    from accounts.errors import DomainError
+
+    if len(pattern) > pool.max_characters:
+        raise DomainError(f"Codes of this pattern are longer than the pool's {pool.max_characters} characters.",
+                          fields={"pattern": ["Too long for this pool."]})
+    if not any(char in _PATTERN_ALPHABETS for char in pattern):
+        raise DomainError("Put # (a digit) or ? (a letter) in the pattern.", fields={"pattern": ["No placeholder."]})
+    if count > pattern_capacity(pattern) // 2:
+        raise DomainError("The pattern cannot make that many distinct codes; add placeholders.",
+                          fields={"count": ["Too many for this pattern."]})
+
+    def draw() -> str:
+        return "".join(secrets.choice(_PATTERN_ALPHABETS[c]) if c in _PATTERN_ALPHABETS else c for c in pattern)
+
+    capacity = pattern_capacity(pattern)
+    added = 0
+    with transaction.atomic():
+        for _ in range(20):  # each round adds most of the shortfall; collisions are rare at half capacity
+            wanted = count - added
+            if wanted <= 0:
+                break
+            candidates: set[str] = set()
+            while len(candidates) < min(capacity, wanted * 2 + 16):
+                candidates.add(draw())
+            taken = set(
+                IncentiveCode._base_manager.filter(organization_id=pool.organization_id, code__in=candidates)
+                .values_list("code", flat=True)
+            )
+            fresh = sorted(candidates - taken)[:wanted]
+            before = IncentiveCode._base_manager.filter(pool_id=pool.pk).count()
+            IncentiveCode._base_manager.bulk_create(
+                [IncentiveCode(pool=pool, organization_id=pool.organization_id, code=c) for c in fresh],
+                ignore_conflicts=True,
+            )
+            added += IncentiveCode._base_manager.filter(pool_id=pool.pk).count() - before
+        rearm_pools([pool.pk])
+    return added

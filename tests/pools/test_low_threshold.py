@@ -1,0 +1,125 @@
+"""The low-threshold email (design §5): one per crossing, HTML and text, queued on commit or caught by the beat."""
+
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connections
+
+from accounts.scoping import scopes_disabled
+from incentives.models import IncentiveCode, IncentivePool
+from incentives.tasks import check_pool_thresholds
+
+
+@pytest.fixture
+def eager(settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.SITE_URL = "https://vouchers.example.com"
+
+
+@pytest.fixture
+def watched(pools):
+    with scopes_disabled():
+        IncentivePool.objects.filter(pk=pools.unique.pk).update(low_threshold=2, notification_email="ops@example.com")
+    return pools
+
+
+def issue(api, pools, n):
+    response = api.post(f"/pools/{pools.unique.pk}/issuances", {"external_issuee_id": f"p{n}"}, key=pools.key)
+    assert response.status_code == 201, response.content
+
+
+def test_the_issuance_that_crosses_the_threshold_sends_one_email_naming_the_pool(watched, api, eager,
+                                                                                  django_capture_on_commit_callbacks):
+    for n in range(2):
+        with django_capture_on_commit_callbacks(execute=True):
+            issue(api, watched, n)
+    assert mail.outbox == []  # 3 remaining, above the threshold of 2
+
+    for n in range(2, 5):  # 2, 1 and 0 remaining: one crossing
+        with django_capture_on_commit_callbacks(execute=True):
+            issue(api, watched, n)
+
+    assert len(mail.outbox) == 1
+    email = mail.outbox[0]
+    assert email.to == ["ops@example.com"] and "Store coupons" in email.subject
+    html = email.alternatives[0][0]
+    assert email.alternatives[0][1] == "text/html"
+    link = f"https://vouchers.example.com/incentives/pools/{watched.unique.pk}/"
+    for body in (email.body, html):
+        assert "Store coupons" in body and link in body
+    assert "Remaining codes: 2" in email.body and "All codes: 5" in email.body and "Issued: 3" in email.body
+    with scopes_disabled():
+        assert IncentivePool.objects.get(pk=watched.unique.pk).low_notified_at is not None
+
+
+def test_no_email_without_a_notification_address(pools, api, eager, django_capture_on_commit_callbacks):
+    for n in range(5):
+        with django_capture_on_commit_callbacks(execute=True):
+            issue(api, pools, n)
+    assert check_pool_thresholds() == 0
+    assert mail.outbox == []
+
+
+def test_the_beat_catches_a_crossing_by_deactivation_once_and_rearms_when_codes_arrive(watched, organization):
+    with scopes_disabled():
+        IncentiveCode.objects.filter(pool=watched.unique).exclude(code=f"C{watched.unique.pk}-0").update(active=False)
+
+    assert check_pool_thresholds() == 1
+    assert check_pool_thresholds() == 0  # still low, already told
+    assert len(mail.outbox) == 1 and "Remaining codes: 1" in mail.outbox[0].body
+
+    with scopes_disabled():
+        IncentiveCode.objects.filter(pool=watched.unique).update(active=True)  # 5 remaining: above, re-armed
+    assert check_pool_thresholds() == 0
+    with scopes_disabled():
+        assert IncentivePool.objects.get(pk=watched.unique.pk).low_notified_at is None
+        IncentiveCode.objects.filter(pool=watched.unique).update(active=False)  # a second crossing
+    assert check_pool_thresholds() == 1
+    assert len(mail.outbox) == 2
+
+
+def test_a_failed_send_leaves_the_pool_armed_for_the_retry(watched, monkeypatch):
+    from incentives import pools as pool_service
+
+    with scopes_disabled():
+        IncentiveCode.objects.filter(pool=watched.unique).update(active=False)
+
+    def broken(pool):
+        raise ConnectionError("smtp down")
+
+    monkeypatch.setattr(pool_service, "send_low_threshold_email", broken)
+    with pytest.raises(ConnectionError):
+        check_pool_thresholds()
+    monkeypatch.undo()
+    with scopes_disabled():
+        assert IncentivePool.objects.get(pk=watched.unique.pk).low_notified_at is None
+    assert check_pool_thresholds() == 1 and len(mail.outbox) == 1
+
+
+def test_two_beat_runs_at_once_send_one_email(transactional_db, watched):
+    with scopes_disabled():
+        IncentiveCode.objects.filter(pool=watched.unique).update(active=False)
+    runs = 8
+    start = threading.Barrier(runs)
+    sent: list[int] = []
+    failures: list[BaseException] = []
+
+    def run():
+        try:
+            start.wait()
+            sent.append(check_pool_thresholds())
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(runs)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert not failures, failures
+    assert sorted(sent) == [0] * (runs - 1) + [1]
+    assert len(mail.outbox) == 1
