@@ -103,5 +103,13 @@ class IntegrationForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk is None:
-            self.fields["status"].choices = [(Integration.Status.TEST, "Test"), (Integration.Status.LIVE, "Live")]
+        # Revoking is its own action, with a confirmation; a form only moves between test and live.
+        self.fields["status"].choices = [(Integration.Status.TEST, "Test"), (Integration.Status.LIVE, "Live")]
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        campaign_id = self.instance.campaign_id
+        if campaign_id and Integration.objects.filter(campaign_id=campaign_id, name__iexact=name).exclude(
+                pk=self.instance.pk).exists():
+            raise forms.ValidationError("This campaign already has an integration of that name.")
+        return name

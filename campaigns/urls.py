@@ -13,6 +13,7 @@ urlpatterns = [
     path("<int:pk>/integrations/new/", views.IntegrationCreateView.as_view(), name="integration-create"),
     path("integrations/", views.IntegrationListView.as_view(), name="integration-list"),
     path("integrations/<int:pk>/", views.IntegrationDetailView.as_view(), name="integration-detail"),
+    path("integrations/<int:pk>/edit/", views.IntegrationUpdateView.as_view(), name="integration-edit"),
     path("integrations/<int:pk>/rotate/", views.IntegrationActionView.as_view(action="rotate"),
          name="integration-rotate"),
     path("integrations/<int:pk>/revoke/", views.IntegrationActionView.as_view(action="revoke"),

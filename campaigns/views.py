@@ -223,6 +223,29 @@ class IntegrationCreateView(ManageCampaignMixin, TemplateView):
         return self.render_to_response({"form": form, "campaign": campaign})
 
 
+class IntegrationUpdateView(MemberRequiredMixin, UpdateView):
+    """Rename, switch between test and live, or change the rate limit (revoking has its own confirmation)."""
+
+    form_class = IntegrationForm
+    template_name = "campaigns/integration_form.html"
+
+    def get_object(self, queryset=None):
+        integration = get_object_or_404(Integration.objects.select_related("campaign"), pk=self.kwargs["pk"])
+        if not can_manage_campaign(self.request.membership, integration.campaign):
+            raise PermissionDenied("Only admins and the campaign's owner can manage its integrations.")
+        return integration
+
+    def get_context_data(self, **kwargs):
+        return super().get_context_data(campaign=self.object.campaign, **kwargs)
+
+    def form_valid(self, form):
+        if Integration.objects.filter(pk=self.object.pk, status=Integration.Status.REVOKED).exists():
+            messages.error(self.request, "A revoked integration stays revoked.")
+            return redirect(self.object)
+        messages.success(self.request, "Integration saved.")
+        return super().form_valid(form)
+
+
 class IntegrationActionView(MemberRequiredMixin, View):
     """Rotate or revoke a key, after a confirmation page (GET shows it, POST does it)."""
 

@@ -72,6 +72,7 @@ def other_org_objects(make_organization, make_member, make_campaign, make_vault)
         "campaigns:detail": campaign, "campaigns:created": campaign, "campaigns:edit": campaign,
         "campaigns:integration-create": campaign,
         "campaigns:integration-detail": integration, "campaigns:integration-rotate": integration,
+        "campaigns:integration-edit": integration,
         "campaigns:integration-revoke": integration,
         "incentives:vault-detail": vault, "incentives:vault-edit": vault, "incentives:vault-import": vault,
         "incentives:voucher-void": voucher, "incentives:pool-detail": pool,
@@ -147,6 +148,7 @@ def test_standard_user_cannot_manage_a_campaign_they_do_not_own(client, organiza
     client.force_login(standard_user)
     assert client.get(reverse("campaigns:detail", args=[campaign.pk])).status_code == 200  # sees it
     managing = [("campaigns:edit", campaign.pk), ("campaigns:integration-create", campaign.pk),
+                ("campaigns:integration-edit", integration.pk),
                 ("campaigns:integration-rotate", integration.pk), ("campaigns:integration-revoke", integration.pk)]
     for name, pk in managing:
         assert client.get(reverse(name, args=[pk])).status_code == 403, name
@@ -189,3 +191,17 @@ def test_switching_organization_only_to_ones_the_user_belongs_to(client, organiz
     assert client.post(reverse("switch-organization"), {"organization": foreign.pk}).status_code == 404
     assert client.post(reverse("switch-organization"), {"organization": second.pk}).status_code == 302
     assert "Second&#x27;s campaign" in client.get(reverse("campaigns:list")).content.decode()
+
+
+def test_superusers_reach_every_model_in_djangos_admin(client, admin_user, other_org_objects):
+    from django.contrib import admin as django_admin
+
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    client.force_login(admin_user)
+    for model in django_admin.site._registry:
+        url = reverse(f"admin:{model._meta.app_label}_{model._meta.model_name}_changelist")
+        assert client.get(url).status_code == 200, url
+    campaign = other_org_objects["campaigns:detail"]
+    url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+    assert campaign.name in client.get(url).content.decode()  # across organizations, for superusers only

@@ -173,3 +173,24 @@ def test_names_are_unique_in_a_campaign_case_insensitively(campaign, make_campai
     other = make_campaign(organization, admin_user)
     assert create_integration(other, name="shop").integration.campaign == other  # fine in another campaign
     assert Integration._base_manager.filter(name__iexact="shop").count() == 2
+
+
+def test_integration_edit_page_switches_test_and_live_and_moves_the_campaign(client, organization, admin_user,
+                                                                          make_campaign, make_vault):
+    from django.urls import reverse
+
+    from accounts.scoping import scopes_disabled
+    from campaigns.services import create_integration
+
+    campaign = make_campaign(organization, admin_user)
+    with scopes_disabled():
+        campaign.vaults.add(make_vault(organization, vouchers=1))
+        integration = create_integration(campaign, name="shop").integration
+    client.force_login(admin_user)
+    url = reverse("campaigns:integration-edit", args=[integration.pk])
+    response = client.post(url, {"name": "shop", "status": "live", "rate_limit_per_minute": 50})
+    assert response.status_code == 302
+    campaign.refresh_from_db()
+    assert campaign.status == "live"
+    response = client.post(url, {"name": "shop", "status": "revoked", "rate_limit_per_minute": 50})
+    assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
