@@ -106,3 +106,15 @@ def median(values: list[float]) -> float:
 
 def heading(text: str) -> None:
     print(f"\n== {text} " + "=" * max(0, 100 - len(text)), flush=True)
+
+
+@contextmanager
+def page_database(name: str) -> Iterator[str]:
+    """``scratch_database`` for benchmarks that request pages in-process with Django's test client under
+    production settings: plain HTTP (no SSL redirect) and collected static files (the manifest storage)."""
+    os.environ["SECURE_SSL_REDIRECT"] = "0"
+    with scratch_database(name) as url:
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)
+        yield url

@@ -13,7 +13,7 @@ import os
 import re
 import time
 
-from . import heading, median, scratch_database
+from . import heading, median, page_database
 
 DATABASE = "va_bench_grids"
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
@@ -163,12 +163,8 @@ def explain(sql: str) -> None:
 
 
 def main() -> None:
-    os.environ["SECURE_SSL_REDIRECT"] = "0"  # the in-process client speaks plain HTTP
-    with scratch_database(DATABASE):
-        from django.core.management import call_command
+    with page_database(DATABASE):
         from django.test import Client
-
-        call_command("collectstatic", interactive=False, verbosity=0)  # production's manifest storage needs it
 
         heading(f"grids: loading {ROWS:,} vouchers and {ROWS:,} interactions")
         started = time.perf_counter()

@@ -14,7 +14,7 @@ import os
 import time
 from datetime import UTC, timedelta
 
-from . import heading, median, scratch_database
+from . import heading, median, page_database
 
 DATABASE = "va_bench_reporting"
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
@@ -215,9 +215,7 @@ def explain_page_queries(statements: list[str]) -> None:
 
 
 def main() -> None:
-    os.environ["SECURE_SSL_REDIRECT"] = "0"  # the in-process client speaks plain HTTP
-    with scratch_database(DATABASE):
-        from django.core.management import call_command
+    with page_database(DATABASE):
         from django.db import connection
         from django.test import Client, override_settings
         from django.utils import timezone
@@ -226,8 +224,6 @@ def main() -> None:
         from reporting.models import CampaignHourTotals, InteractionRollup
         from reporting.periods import preset_period
         from reporting.rollups import closed_until, roll_up_interactions, rollup_select_sql
-
-        call_command("collectstatic", interactive=False, verbosity=0)  # production's manifest storage needs it
 
         heading(f"reporting: loading {ROWS:,} interactions over 90 days across {CAMPAIGNS} campaigns")
         started = time.perf_counter()
