@@ -193,13 +193,24 @@ def _lock_key(*parts: Any) -> None:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [":".join(map(str, parts))])
 
 
-def _write_logged(draft: InteractionDraft, run) -> WriteResult:
-    """Run ``run()`` in a transaction that also writes the request's interaction (not when it replays)."""
+def _write_logged(
+    draft: InteractionDraft, integration: Integration, reference: str | None, request: dict, run
+) -> WriteResult:
+    """One idempotent write, in one transaction: a ``reference`` already answered replays its first answer
+    (200, no interaction); otherwise ``run()`` returns the 201 body, which the reference keeps and the
+    request's interaction records."""
     with transaction.atomic():
-        result = run()
-        if result.http_status == 201:
-            draft.write(http_status=201)
-    return result
+        claim = None
+        if reference:
+            claim = claim_reference(integration, reference, request_fingerprint(request))
+            if claim.is_replay:
+                return WriteResult(200, claim.replay_body)
+        check_may_write(integration)
+        body = run()
+        if claim is not None:
+            store_answer(claim, 201, body)
+        draft.write(http_status=201)
+    return WriteResult(201, body)
 
 
 def issue_code(
@@ -212,16 +223,7 @@ def issue_code(
 ) -> WriteResult:
     """Issue one code of the pool to ``external_issuee_id``: 201 with the issuance, or 200 for a replay."""
 
-    def run() -> WriteResult:
-        claim = None
-        if reference:
-            fingerprint = request_fingerprint(
-                {"op": "issuance", "pool": pool.pk, "external_issuee_id": external_issuee_id}
-            )
-            claim = claim_reference(integration, reference, fingerprint)
-            if claim.is_replay:
-                return WriteResult(200, claim.replay_body)
-        check_may_write(integration)
+    def run() -> dict:
         if not pool.issuance_allowed:
             raise IssuanceNotAllowed(f"Pool {pool.name!r} does not allow issuing codes.")
         code = _pick_code(pool, external_issuee_id)
@@ -246,13 +248,11 @@ def issue_code(
             issued_unique=F("issued_unique") + int(first_for_issuee),
             updated_at=timezone.now(),
         )
-        body = {"status": "ok", "issuance": event_entity(issuance, code)}
-        if claim is not None:
-            store_answer(claim, 201, body)
         _queue_threshold_check_if_low(pool)
-        return WriteResult(201, body)
+        return {"status": "ok", "issuance": event_entity(issuance, code)}
 
-    return _write_logged(draft, run)
+    request = {"op": "issuance", "pool": pool.pk, "external_issuee_id": external_issuee_id}
+    return _write_logged(draft, integration, reference, request, run)
 
 
 def _pick_code(pool: IncentivePool, external_issuee_id: str) -> IncentiveCode | None:
@@ -276,16 +276,7 @@ def redeem_code(
 ) -> WriteResult:
     """Redeem the code for ``external_issuee_id``: 201 with the redemption, or 200 for a replay."""
 
-    def run() -> WriteResult:
-        claim = None
-        if reference:
-            fingerprint = request_fingerprint(
-                {"op": "redemption", "code": code.code, "external_issuee_id": external_issuee_id}
-            )
-            claim = claim_reference(integration, reference, fingerprint)
-            if claim.is_replay:
-                return WriteResult(200, claim.replay_body)
-        check_may_write(integration)
+    def run() -> dict:
         pool = code.pool
         if not pool.redemption_allowed:
             raise RedemptionNotAllowed(f"Pool {pool.name!r} does not allow redeeming codes.")
@@ -317,12 +308,10 @@ def redeem_code(
         IncentiveCode._base_manager.filter(pk=locked.pk).update(
             redeemed_count=F("redeemed_count") + 1, redeemed_unique=F("redeemed_unique") + 1, updated_at=timezone.now()
         )
-        body = {"status": "ok", "redemption": event_entity(redemption, locked)}
-        if claim is not None:
-            store_answer(claim, 201, body)
-        return WriteResult(201, body)
+        return {"status": "ok", "redemption": event_entity(redemption, locked)}
 
-    return _write_logged(draft, run)
+    request = {"op": "redemption", "code": code.code, "external_issuee_id": external_issuee_id}
+    return _write_logged(draft, integration, reference, request, run)
 
 
 # --- the low-threshold email -------------------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Fixtures for the JSON API: a live campaign with a vault, its keys, and a caller."""
 
 import json
+import threading
 from dataclasses import dataclass
 
 import pytest
 from django.core.cache import cache
+from django.db import connections
 from django.test import Client
 
 from accounts.scoping import scopes_disabled
@@ -88,3 +90,38 @@ def award_body(**overrides):
     body = {"vendor": "ACME", "amount": "10.00", "currency": "USD", "redeemer": {"email": "ann@example.com"}}
     body.update(overrides)
     return body
+
+
+def run_concurrently(path: str, calls: list[dict], key: str, threads: int = 16) -> list[tuple[int, dict]]:
+    """POST the bodies to ``path`` from ``threads`` clients at once (all start together), each client with its own
+    database connection; the answers in the order of the bodies."""
+    answers: list[tuple[int, dict] | None] = [None] * len(calls)
+    next_call = iter(range(len(calls)))
+    lock = threading.Lock()
+    start = threading.Barrier(threads)
+    failures: list[BaseException] = []
+
+    def worker():
+        caller = ApiCaller(Client())
+        try:
+            start.wait()
+            while True:
+                with lock:
+                    index = next(next_call, None)
+                if index is None:
+                    return
+                response = caller.post(path, calls[index], key=key)
+                answers[index] = (response.status_code, response.json())
+        except BaseException as error:  # surfaced by the test, not lost in the thread
+            failures.append(error)
+        finally:
+            connections.close_all()
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join(timeout=120)
+    assert not failures, failures
+    assert all(answer is not None for answer in answers)
+    return answers

@@ -3,12 +3,9 @@
 Each thread is one client with its own database connection, as gunicorn workers are.
 """
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connections
-from django.test import Client
 
 from accounts.scoping import scopes_disabled
 from campaigns.models import Campaign, Integration
@@ -16,7 +13,7 @@ from campaigns.services import create_integration
 from incentives.models import Voucher
 from tracking.models import Interaction
 
-from .conftest import ApiCaller, award_body
+from .conftest import award_body, run_concurrently
 
 THREADS = 16
 
@@ -34,45 +31,11 @@ def live_campaign(transactional_db, organization, admin_user, make_campaign, mak
     return make
 
 
-def run_concurrently(calls: list[dict], key: str, threads: int = THREADS) -> list[tuple[int, dict]]:
-    """Send the award bodies from ``threads`` clients at once (all start together); answers in order."""
-    answers: list[tuple[int, dict] | None] = [None] * len(calls)
-    next_call = iter(range(len(calls)))
-    lock = threading.Lock()
-    start = threading.Barrier(threads)
-    failures: list[BaseException] = []
-
-    def worker():
-        caller = ApiCaller(Client())
-        try:
-            start.wait()
-            while True:
-                with lock:
-                    index = next(next_call, None)
-                if index is None:
-                    return
-                response = caller.post("/awards", calls[index], key=key)
-                answers[index] = (response.status_code, response.json())
-        except BaseException as error:  # surfaced by the test, not lost in the thread
-            failures.append(error)
-        finally:
-            connections.close_all()
-
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join(timeout=120)
-    assert not failures, failures
-    assert all(answer is not None for answer in answers)
-    return answers
-
-
 def test_500_concurrent_awards_on_300_vouchers_give_each_voucher_once(live_campaign):
     campaign, key = live_campaign(300)
     calls = [award_body(redeemer={"external_id": f"customer-{n}"}) for n in range(500)]
 
-    answers = run_concurrently(calls, key)
+    answers = run_concurrently("/awards", calls, key)
 
     statuses = Counter(status for status, _ in answers)
     assert statuses == {201: 300, 409: 200}
@@ -95,7 +58,7 @@ def test_the_same_reference_sent_at_once_awards_once_and_every_answer_replays_it
     campaign, key = live_campaign(20)
     calls = [award_body(reference="order-77")] * 12
 
-    answers = run_concurrently(calls, key, threads=12)
+    answers = run_concurrently("/awards", calls, key, threads=12)
 
     statuses = Counter(status for status, _ in answers)
     assert statuses == {201: 1, 200: 11}
@@ -109,7 +72,7 @@ def test_max_awards_per_redeemer_holds_under_concurrency(live_campaign):
     campaign, key = live_campaign(100, max_awards_per_redeemer=3)
     calls = [award_body(redeemer={"email": "ann@example.com"})] * 32
 
-    answers = run_concurrently(calls, key)
+    answers = run_concurrently("/awards", calls, key)
 
     statuses = Counter(status for status, _ in answers)
     assert statuses == {201: 3, 409: 29}

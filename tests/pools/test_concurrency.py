@@ -3,16 +3,13 @@
 Each thread is one client with its own database connection, as gunicorn workers are.
 """
 
-import threading
 from collections import Counter
 
 from django.core import mail
-from django.db import connections
-from django.test import Client
 
 from accounts.scoping import scopes_disabled
 from incentives.models import IncentiveCode, IncentivePool, Issuance
-from tests.api.conftest import ApiCaller
+from tests.api.conftest import ApiCaller, run_concurrently
 from tracking.models import Interaction
 
 THREADS = 16
@@ -29,36 +26,8 @@ def test_concurrent_issuances_from_a_unique_pool_give_each_code_once_and_send_on
         )  # 30 codes in all
         IncentivePool.objects.filter(pk=pool.pk).update(low_threshold=10, notification_email="ops@example.com")
     requests = 48
-    answers: list[tuple[int, dict]] = []
-    next_call = iter(range(requests))
-    lock = threading.Lock()
-    start = threading.Barrier(THREADS)
-    failures: list[BaseException] = []
-
-    def worker():
-        caller = ApiCaller(Client())
-        try:
-            start.wait()
-            while True:
-                with lock:
-                    n = next(next_call, None)
-                if n is None:
-                    return
-                response = caller.post(f"/pools/{pool.pk}/issuances", {"external_issuee_id": f"p{n}"}, key=pools.key)
-                with lock:
-                    answers.append((response.status_code, response.json()))
-        except BaseException as error:
-            failures.append(error)
-        finally:
-            connections.close_all()
-
-    workers = [threading.Thread(target=worker) for _ in range(THREADS)]
-    for thread in workers:
-        thread.start()
-    for thread in workers:
-        thread.join(timeout=120)
-
-    assert not failures, failures
+    answers = run_concurrently(f"/pools/{pool.pk}/issuances",
+                               [{"external_issuee_id": f"p{n}"} for n in range(requests)], pools.key, THREADS)
     assert Counter(status for status, _ in answers) == {201: 30, 409: 18}
     assert {body["error"]["code"] for status, body in answers if status == 409} == {"pool_exhausted"}
     codes = [body["issuance"]["incentive_code"]["code"] for status, body in answers if status == 201]
