@@ -39,8 +39,15 @@ GOAL_THROUGHPUT_VS_FLOOR = 0.5  # at 8 and 32 clients
 GOAL_STABLE_WITHIN = 0.2  # half-awarded and after IN_A_ROW awards, against fresh
 GOAL_P50_VS_FLOOR = 2.0  # at 1 client
 
-# A fresh redeemer on every request: this run's start, the wrk thread, a counter.
-WRK_SCRIPT = """
+
+def wrk_script(path: str, body: str) -> str:
+    """A wrk Lua script POSTing JSON to ``path`` with the key given after ``--``, and printing one BENCH line.
+
+    ``body`` is a Lua expression for the JSON; ``fresh`` in it is new on every request (this run's start, the
+    wrk thread, a counter).
+    """
+    return (
+        """
 local threads, started = 0, os.time()
 function setup(thread)
   threads = threads + 1
@@ -52,10 +59,9 @@ function init(args)
 end
 function request()
   sent = sent + 1
-  local body = '{"vendor":"ACME","amount":"10.00","currency":"USD","redeemer":{"external_id":"c-' .. started .. '-' ..
-    tid .. '-' .. sent .. '"}}'
-  return wrk.format("POST", "/api/v1/awards",
-    {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}, body)
+  local fresh = started .. '-' .. tid .. '-' .. sent
+  return wrk.format("POST", "PATH",
+    {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}, BODY)
 end
 function done(summary, latency, requests)
   io.write(string.format("BENCH requests=%d seconds=%.3f non2xx=%d errors=%d p50=%d p95=%d\\n",
@@ -64,6 +70,16 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(95)))
 end
 """
+        .replace("PATH", path)
+        .replace("BODY", body)
+    )
+
+
+# A fresh redeemer on every request.
+WRK_SCRIPT = wrk_script(
+    "/api/v1/awards",
+    """'{"vendor":"ACME","amount":"10.00","currency":"USD","redeemer":{"external_id":"c-' .. fresh .. '"}}'""",
+)
 
 
 @dataclass

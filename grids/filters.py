@@ -6,6 +6,9 @@ from operator import or_
 import django_filters
 from django.db.models import Q
 
+# A from–to date range with the browser's date pickers.
+DATE_RANGE = django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
+
 
 class SearchFilter(django_filters.CharFilter):
     """One box searching several lookups, e.g. ``SearchFilter("name__icontains", "external_id__iexact")``."""

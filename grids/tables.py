@@ -29,3 +29,14 @@ class StatusColumn(tables.Column):
 class YesNoColumn(tables.BooleanColumn):
     def render(self, value, record, bound_column):
         return "YES" if value else "NO"
+
+
+class SelectColumn(tables.CheckBoxColumn):
+    """The row's checkbox for the grid's bulk actions: it belongs to the page's bulk form, not the table."""
+
+    def __init__(self, **kwargs):
+        attrs = {
+            "th__input": {"form": "bulk-form", "data-select-all": "selected", "aria-label": "Select all rows"},
+            "td__input": {"form": "bulk-form", "name": "selected", "aria-label": "Select row"},
+        }
+        super().__init__(accessor="pk", attrs=attrs, exclude_from_export=True, **kwargs)

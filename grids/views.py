@@ -10,11 +10,13 @@ download always holds exactly the rows on screen. A grid is a table, a filterset
         filterset_class = VaultFilterSet
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import QuerySet
 from django.http import HttpResponseRedirect, QueryDict
@@ -24,10 +26,11 @@ from django.views.generic import TemplateView
 from django_filters import FilterSet
 from django_tables2 import Table
 
-from accounts.permissions import MemberRequiredMixin
+from accounts.permissions import MemberRequiredMixin, is_org_admin
 
 from .export import WRITERS, export_columns, export_rows
 from .models import SavedFilter
+from .tables import SelectColumn
 
 # Query parameters that say how to show or send the rows, not which rows: never part of a saved filter.
 PRESENTATION_PARAMS = frozenset({"page", "per_page", "format", "clear"})
@@ -43,6 +46,19 @@ def style_filter_form(form) -> None:
         for sub in subwidgets:
             css = "form-select form-select-sm" if isinstance(sub, forms.Select) else "form-control form-control-sm"
             sub.attrs["class"] = css
+
+
+@dataclass(frozen=True)
+class BulkAction:
+    """An action on many rows at once. ``apply`` gets the rows' queryset and makes a constant number of
+    queries (an UPDATE, never a save() per row); it returns how many rows it changed. ``done`` is the
+    message, with ``{count}`` and ``{s}`` (a plural s) filled in."""
+
+    name: str
+    label: str
+    apply: Callable[[QuerySet], int]
+    done: str
+    danger: bool = False
 
 
 @dataclass
@@ -69,6 +85,7 @@ class GridView(MemberRequiredMixin, TemplateView):
     create_url: str | None = None  # a URL name; shown when can_create() allows
     definitions: dict | None = None  # term -> definition, shown in a panel beside the grid
     empty_text = "Nothing here yet."
+    bulk_actions: tuple["BulkAction", ...] = ()
 
     # --- what each grid may override -------------------------------------------------------------
 
@@ -77,6 +94,10 @@ class GridView(MemberRequiredMixin, TemplateView):
 
     def can_create(self) -> bool:
         return self.create_url is not None
+
+    def can_bulk(self) -> bool:
+        """Bulk actions change many rows at once: organization admins only."""
+        return bool(self.bulk_actions) and is_org_admin(self.request.membership)
 
     @property
     def grid_name(self) -> str:
@@ -88,13 +109,19 @@ class GridView(MemberRequiredMixin, TemplateView):
 
     # --- the one way from a request to rows ------------------------------------------------------
 
-    def build_grid(self) -> Grid:
+    def build_grid(self, query: QueryDict | None = None) -> Grid:
+        """The grid of ``query`` (by default the request's query string)."""
+        query = self.request.GET if query is None else query
         # Always bound, even to an empty query, so a filterset's defaults (e.g. no archived campaigns) apply.
-        filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset(), request=self.request)
+        filterset = self.filterset_class(query, queryset=self.get_queryset(), request=self.request)
         rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
         style_filter_form(filterset.form)
-        table = self.table_class(rows, request=self.request)
-        table.order_by = self.request.GET.get("sort")  # validated against the table's sortable columns
+        selectable = self.can_bulk()
+        table = self.table_class(
+            rows, request=self.request, extra_columns=[("select", SelectColumn())] if selectable else None,
+            sequence=("select", "...") if selectable else None,
+        )
+        table.order_by = query.get("sort")  # validated against the table's sortable columns
         ordered = table.data.data
         ordering = list(ordered.query.order_by or ordered.model._meta.ordering)
         if "pk" not in ordering and "-pk" not in ordering:
@@ -129,7 +156,27 @@ class GridView(MemberRequiredMixin, TemplateView):
         if action == "reset":
             SavedFilter.objects.filter(user=request.user, grid=self.grid_name).delete()
             messages.success(request, "Filters reset to the default.")
+        if action and action.startswith("bulk:"):
+            return self.run_bulk_action(action.removeprefix("bulk:"))
         return redirect(request.path)
+
+    def run_bulk_action(self, name: str):
+        """Apply a bulk action to the selected rows, or (``scope=all``) to every row the filters match."""
+        bulk = next((candidate for candidate in self.bulk_actions if candidate.name == name), None)
+        if bulk is None or not self.can_bulk():
+            raise PermissionDenied
+        query = QueryDict(self.request.POST.get("query", ""))
+        back = f"{self.request.path}?{filter_query(query) or 'clear=1'}"
+        rows = self.build_grid(query).queryset
+        if self.request.POST.get("scope") != "all":
+            selected = [int(value) for value in self.request.POST.getlist("selected") if value.isdigit()]
+            if not selected:
+                messages.warning(self.request, "Select rows first, or apply the action to all matching rows.")
+                return HttpResponseRedirect(back)
+            rows = rows.filter(pk__in=selected)  # still within the filters and the organization
+        changed = bulk.apply(rows.order_by())
+        messages.success(self.request, bulk.done.format(count=changed, s="" if changed == 1 else "s"))
+        return HttpResponseRedirect(back)
 
     def paginate(self, table: Table) -> None:
         per_page = self.request.GET.get("per_page", "")
@@ -162,5 +209,6 @@ class GridView(MemberRequiredMixin, TemplateView):
             definitions=self.definitions,
             empty_text=self.empty_text,
             per_page_choices=PER_PAGE_CHOICES,
+            bulk_actions=self.bulk_actions if self.can_bulk() else (),
         )
         return context

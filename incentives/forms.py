@@ -18,17 +18,28 @@ class VaultForm(forms.ModelForm):
         return name
 
 
-class VoucherImportForm(forms.Form):
-    file = forms.FileField(
-        help_text="CSV with the columns vendor, amount, currency, code and optionally pin, expires_at, is_test. "
-        "The whole file is checked first: one bad line and nothing is imported."
-    )
+class CsvUploadForm(forms.Form):
+    file = forms.FileField()
 
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > MAX_IMPORT_BYTES:
             raise forms.ValidationError(f"The file is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB.")
         return upload
+
+
+class VoucherImportForm(CsvUploadForm):
+    file = forms.FileField(
+        help_text="CSV with the columns vendor, amount, currency, code and optionally pin, expires_at, is_test. "
+        "The whole file is checked first: one bad line and nothing is imported."
+    )
+
+
+class CodeImportForm(CsvUploadForm):
+    file = forms.FileField(
+        help_text="One code a line (a first line reading 'code' is skipped). The whole file is checked first: "
+        "one bad line and nothing is imported."
+    )
 
 
 class PoolForm(forms.ModelForm):

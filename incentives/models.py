@@ -83,8 +83,8 @@ class Voucher(models.Model):
         return f"{self.vendor} {self.amount} {self.currency} ({self.code})"
 
 
-class VoucherImport(models.Model):
-    """One CSV upload into a vault, checked whole then imported whole by a background task."""
+class CsvImport(models.Model):
+    """One CSV upload, checked whole then imported whole by a background task (see incentives/imports.py)."""
 
     class Status(models.TextChoices):
         PENDING = "pending", "Waiting to start"
@@ -92,7 +92,6 @@ class VoucherImport(models.Model):
         SUCCEEDED = "succeeded", "Imported"
         FAILED = "failed", "Nothing imported"
 
-    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="imports")
     file_name = models.CharField(max_length=255)
     # Kept in the database, not on a disk, so any web process and any worker can read it; cleared once done.
     content = models.BinaryField(null=True, editable=False)
@@ -106,17 +105,46 @@ class VoucherImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    objects = OrganizationScopedManager("vault__organization")
+    # Each subclass names the object its rows go into (``vault`` or ``pool``), what the rows are, and the
+    # list page of such objects (URL name, label) for breadcrumbs.
+    target_field: str
+    rows_noun: str
+    target_list: tuple[str, str]
 
     class Meta:
+        abstract = True
         ordering = ["-created_at", "-pk"]
 
     def __str__(self) -> str:
-        return f"{self.file_name} → {self.vault}"
+        return f"{self.file_name} → {self.target}"
+
+    @property
+    def target(self):
+        return getattr(self, self.target_field)
 
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+
+class VoucherImport(CsvImport):
+    """A CSV of vouchers into a vault."""
+
+    vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="imports")
+
+    target_field = "vault"
+    rows_noun = "vouchers"
+    target_list = ("incentives:vault-list", "Vaults")
+    objects = OrganizationScopedManager("vault__organization")
+
+    class Meta(CsvImport.Meta):
+        pass
+
+    def get_absolute_url(self) -> str:
+        return reverse("incentives:import-detail", args=[self.pk])
+
+    def get_progress_url(self) -> str:
+        return reverse("incentives:import-progress", args=[self.pk])
 
 
 class IncentivePool(models.Model):
@@ -150,6 +178,26 @@ class IncentivePool(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("incentives:pool-detail", args=[self.pk])
+
+
+class CodeImport(CsvImport):
+    """A CSV of codes, one a line, into a pool."""
+
+    pool = models.ForeignKey(IncentivePool, on_delete=models.CASCADE, related_name="imports")
+
+    target_field = "pool"
+    rows_noun = "codes"
+    target_list = ("incentives:pool-list", "Pools")
+    objects = OrganizationScopedManager("pool__organization")
+
+    class Meta(CsvImport.Meta):
+        pass
+
+    def get_absolute_url(self) -> str:
+        return reverse("incentives:code-import-detail", args=[self.pk])
+
+    def get_progress_url(self) -> str:
+        return reverse("incentives:code-import-progress", args=[self.pk])
 
 
 class IncentiveCode(models.Model):

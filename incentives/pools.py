@@ -6,6 +6,7 @@ changed with ``F()`` in the transaction that writes the issuance or redemption. 
 """
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -314,6 +315,28 @@ def redeem_code(
     return _write_logged(draft, integration, reference, request, run)
 
 
+def set_codes_active(codes: models.QuerySet, active: bool) -> int:
+    """Activate or deactivate the codes (a bulk action): one UPDATE, then the pools' threshold state.
+
+    Deactivating lowers ``remaining``: pools that fall to their threshold get their email once committed.
+    Activating may lift pools above it: they are re-armed. Returns how many codes changed.
+    """
+    changing = codes.exclude(active=active)
+    with transaction.atomic():
+        pool_ids = list(changing.values_list("pool_id", flat=True).distinct())
+        changed = IncentiveCode._base_manager.filter(pk__in=changing.values("pk")).update(
+            active=active, updated_at=timezone.now()
+        )
+        if active:
+            rearm_pools(pool_ids)
+        else:
+            from .tasks import notify_pool_low  # the tasks module imports this one
+
+            for pool_id in pools_to_notify(pool_ids):
+                transaction.on_commit(partial(notify_pool_low.delay, pool_id))
+    return changed
+
+
 # --- the low-threshold email -------------------------------------------------------------------------
 
 
@@ -351,33 +374,45 @@ def claim_low_notification(pool_id: int) -> bool:
     table = connection.ops.quote_name(IncentivePool._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} p SET low_notified_at = %s WHERE p.id = %s AND p.low_notified_at IS NULL "
-            f"AND p.notification_email <> '' AND {_remaining_sql()} <= p.low_threshold RETURNING p.id",
+            f"UPDATE {table} AS p SET low_notified_at = %s WHERE p.id = %s AND p.low_notified_at IS NULL "
+            f"AND p.notification_email <> '' AND {_remaining_sql()} <= p.low_threshold RETURNING id",
             [timezone.now(), pool_id],
         )
         return cursor.fetchone() is not None
 
 
+def _among(pool_ids: list[int] | None) -> tuple[str, list[int]]:
+    """SQL (and its parameters) keeping the pool rows ``p`` among ``pool_ids``; nothing to add for None.
+    Plain IN, not ``= ANY``, so it also runs on SQLite (``make run`` without a database server)."""
+    if pool_ids is None:
+        return "", []
+    if not pool_ids:
+        return "AND 1 = 0", []
+    return f"AND p.id IN ({', '.join(['%s'] * len(pool_ids))})", list(pool_ids)
+
+
 def rearm_pools(pool_ids: list[int] | None = None) -> int:
     """Re-arm the notified pools whose remaining codes rose above their threshold again."""
     table = connection.ops.quote_name(IncentivePool._meta.db_table)
-    only = "AND p.id = ANY(%s)" if pool_ids is not None else ""
+    only, params = _among(pool_ids)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} p SET low_notified_at = NULL WHERE p.low_notified_at IS NOT NULL {only} "
+            f"UPDATE {table} AS p SET low_notified_at = NULL WHERE p.low_notified_at IS NOT NULL {only} "
             f"AND {_remaining_sql()} > p.low_threshold",
-            [pool_ids] if pool_ids is not None else [],
+            params,
         )
         return cursor.rowcount
 
 
-def pools_to_notify() -> list[int]:
-    """Ids of the armed, watched pools at or below their threshold (every organization)."""
+def pools_to_notify(pool_ids: list[int] | None = None) -> list[int]:
+    """Ids of the armed, watched pools at or below their threshold (every organization, or among ``pool_ids``)."""
     table = connection.ops.quote_name(IncentivePool._meta.db_table)
+    only, params = _among(pool_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT p.id FROM {table} p WHERE p.low_notified_at IS NULL AND p.notification_email <> '' "
-            f"AND {_remaining_sql()} <= p.low_threshold"
+            f"AND {_remaining_sql()} <= p.low_threshold {only}",
+            params,
         )
         return [row[0] for row in cursor.fetchall()]
 
@@ -415,6 +450,8 @@ def send_low_threshold_email(pool: IncentivePool) -> None:
 # --- codes from a pattern ----------------------------------------------------------------------------
 
 _PATTERN_ALPHABETS = {"#": "0123456789", "?": "ABCDEFGHJKLMNPQRSTUVWXYZ"}  # no I or O: read as 1 and 0
+_SPAN_CODES = 1 << 16  # the most renderings of one span of the pattern kept in a table while generating
+_INSERT_CHUNK = 50_000  # codes per INSERT statement
 
 
 def pattern_capacity(pattern: str) -> int:
@@ -426,14 +463,14 @@ def pattern_capacity(pattern: str) -> int:
 
 
 def generate_codes(pool: IncentivePool, *, pattern: str, count: int) -> int:
-    """Add ``count`` new codes made from ``pattern`` (``#`` a digit, ``?`` a letter) to the pool.
+    """Add ``count`` new codes made from ``pattern`` (``#`` a digit, ``?`` a letter) to the pool; all or none.
 
-    Set-based: an oversized batch of distinct candidates, less the organization's codes among them (one query),
-    is inserted with ``ON CONFLICT DO NOTHING`` (for a concurrent insert); only the shortfall is drawn again.
-    Returns how many were added.
+    Each code is a number drawn uniformly with ``secrets`` below the pattern's capacity, written out in the
+    pattern's mixed radix; numbers are never drawn twice in one call. They go in by chunks with
+    ``INSERT … ON CONFLICT DO NOTHING`` against the organization's unique codes, and only the shortfall is drawn
+    again (oversized by the collisions seen, and then capped with ``LIMIT``). In one transaction: a pattern
+    whose free codes run out adds nothing. Returns how many were added (``count``).
     """
-    import secrets
-
     from accounts.errors import DomainError
 
     if len(pattern) > pool.max_characters:
@@ -441,33 +478,150 @@ def generate_codes(pool: IncentivePool, *, pattern: str, count: int) -> int:
                           fields={"pattern": ["Too long for this pool."]})
     if not any(char in _PATTERN_ALPHABETS for char in pattern):
         raise DomainError("Put # (a digit) or ? (a letter) in the pattern.", fields={"pattern": ["No placeholder."]})
-    if count > pattern_capacity(pattern) // 2:
+    capacity = pattern_capacity(pattern)
+    if count > capacity // 2:
         raise DomainError("The pattern cannot make that many distinct codes; add placeholders.",
                           fields={"count": ["Too many for this pattern."]})
 
-    def draw() -> str:
-        return "".join(secrets.choice(_PATTERN_ALPHABETS[c]) if c in _PATTERN_ALPHABETS else c for c in pattern)
-
-    capacity = pattern_capacity(pattern)
+    tried: set[int] = set()
     added = 0
+    fresh_rate = 1.0  # the share of the last round's codes that were new to the organization
     with transaction.atomic():
-        for _ in range(20):  # each round adds most of the shortfall; collisions are rare at half capacity
+        while added < count:
             wanted = count - added
-            if wanted <= 0:
-                break
-            candidates: set[str] = set()
-            while len(candidates) < min(capacity, wanted * 2 + 16):
-                candidates.add(draw())
-            taken = set(
-                IncentiveCode._base_manager.filter(organization_id=pool.organization_id, code__in=candidates)
-                .values_list("code", flat=True)
-            )
-            fresh = sorted(candidates - taken)[:wanted]
-            before = IncentiveCode._base_manager.filter(pool_id=pool.pk).count()
-            IncentiveCode._base_manager.bulk_create(
-                [IncentiveCode(pool=pool, organization_id=pool.organization_id, code=c) for c in fresh],
-                ignore_conflicts=True,
-            )
-            added += IncentiveCode._base_manager.filter(pool_id=pool.pk).count() - before
+            left = capacity - len(tried)
+            if left <= 0:
+                raise DomainError("Too few codes of this pattern are still free in the organization; add placeholders.",
+                                  fields={"count": ["Too many for this pattern."]})
+            size = wanted if fresh_rate >= 1 else int(wanted / max(fresh_rate, 0.01) * 1.25) + 16
+            numbers = _draw_untried(capacity, min(size, left), tried)
+            codes = _render(pattern, numbers)
+            inserted = _insert_codes(pool, codes, limit=wanted)
+            fresh_rate = inserted / len(codes)
+            added += inserted
         rearm_pools([pool.pk])
     return added
+
+
+def _render(pattern: str, numbers: list[int]) -> list[str]:
+    """The codes of ``numbers`` (each below the pattern's capacity), in order: each number written out in the
+    pattern's mixed radix.
+
+    The pattern is cut into spans, each starting at a placeholder (the first also holds the text before it)
+    and holding at most ``_SPAN_CODES`` renderings, all made up front; a number is then one digit per span,
+    taken span by span over the whole list (list comprehensions, not a call per code).
+    """
+    import itertools
+
+    cuts, size = [0], 1
+    for i, char in enumerate(pattern):
+        if char in _PATTERN_ALPHABETS:
+            radix = len(_PATTERN_ALPHABETS[char])
+            if size * radix > _SPAN_CODES and size > 1:
+                cuts.append(i)
+                size = 1
+            size *= radix
+    cuts.append(len(pattern))
+    tables = [
+        ["".join(chars) for chars in itertools.product(*(_PATTERN_ALPHABETS.get(char, char) for char in piece))]
+        for piece in (pattern[start:end] for start, end in itertools.pairwise(cuts))
+    ]
+    parts, rest = [], numbers
+    for table in reversed(tables[1:]):  # least significant first
+        radix = len(table)
+        parts.append([table[number % radix] for number in rest])
+        rest = [number // radix for number in rest]
+    parts.append([tables[0][number] for number in rest])
+    if len(parts) == 1:
+        return parts[0]
+    return list(map("".join, zip(*reversed(parts), strict=True)))
+
+
+def _draw_untried(capacity: int, size: int, tried: set[int]) -> list[int]:
+    """``size`` distinct numbers below ``capacity``, uniformly at random (``secrets``), none of ``tried``; they
+    join ``tried``."""
+    import secrets
+    import struct
+
+    left = capacity - len(tried)
+    if left <= 4 * size:  # little of the space left: pick among what is left
+        rest = [number for number in range(capacity) if number not in tried]
+        secrets.SystemRandom().shuffle(rest)
+        picked = rest[:size]
+        tried.update(picked)
+        return picked
+    bits = (capacity - 1).bit_length()
+    picked = []
+    while len(picked) < size:
+        need = size - len(picked)
+        draws = need * 2 + 16  # at least half of the draws are below capacity
+        if bits <= 64:
+            mask = (1 << bits) - 1
+            raw = (n & mask for (n,) in struct.iter_unpack("<Q", secrets.token_bytes(8 * draws)))
+        else:
+            width = (bits + 7) // 8
+            shift = 8 * width - bits
+            block = secrets.token_bytes(width * draws)
+            raw = (int.from_bytes(block[i:i + width], "big") >> shift for i in range(0, len(block), width))
+        for number in raw:
+            if number < capacity and number not in tried:
+                tried.add(number)
+                picked.append(number)
+                if len(picked) == size:
+                    break
+    return picked
+
+
+def _insert_codes(pool: IncentivePool, codes: list[str], *, limit: int) -> int:
+    """Insert at most ``limit`` of ``codes`` (distinct) into the pool, in their order, skipping the organization's
+    codes; returns how many went in."""
+    meta = IncentiveCode._meta
+    if connection.vendor != "postgresql":
+        return _insert_codes_portably(pool, codes, limit=limit)
+    qn = connection.ops.quote_name
+    columns = ", ".join(qn(meta.get_field(name).column) for name in (
+        "pool", "organization", "code", "active", "issued_count", "issued_unique", "redeemed_count",
+        "redeemed_unique", "created_at", "updated_at"))
+    table = qn(meta.db_table)
+    now = timezone.now()
+    inserted = 0
+    with connection.cursor() as cursor:
+        for start in range(0, len(codes), _INSERT_CHUNK):
+            chunk, room = codes[start:start + _INSERT_CHUNK], limit - inserted
+            if room <= 0:
+                break
+            if len(chunk) <= room:  # cannot overshoot: the unique constraint alone decides
+                source, cap, params = "unnest(%s::text[]) AS c(code)", "", [chunk]
+            else:  # more than room: skip the organization's codes first, then keep the first ``room``
+                source = (
+                    f"unnest(%s::text[]) WITH ORDINALITY AS c(code, n) WHERE NOT EXISTS (SELECT 1 FROM {table} x "
+                    f"WHERE x.organization_id = %s AND x.code = c.code) ORDER BY c.n"
+                )
+                cap, params = "LIMIT %s", [chunk, pool.organization_id, room]
+            cursor.execute(
+                f"INSERT INTO {table} ({columns}) SELECT %s, %s, c.code, TRUE, 0, 0, 0, 0, %s, %s FROM {source} {cap} "
+                f"ON CONFLICT (organization_id, code) DO NOTHING",
+                [pool.pk, pool.organization_id, now, now, *params],
+            )
+            inserted += cursor.rowcount
+    return inserted
+
+
+def _insert_codes_portably(pool: IncentivePool, codes: list[str], *, limit: int) -> int:
+    """``_insert_codes`` for databases other than PostgreSQL (SQLite under ``make run``): small chunks."""
+    manager = IncentiveCode._base_manager
+    inserted = 0
+    for start in range(0, len(codes), 500):
+        room = limit - inserted
+        if room <= 0:
+            break
+        chunk = codes[start:start + 500]
+        taken = set(manager.filter(organization_id=pool.organization_id, code__in=chunk).values_list("code", flat=True))
+        fresh = [code for code in chunk if code not in taken][:room]
+        before = manager.filter(pool_id=pool.pk).count()
+        manager.bulk_create(
+            [IncentiveCode(pool=pool, organization_id=pool.organization_id, code=code) for code in fresh],
+            ignore_conflicts=True,
+        )
+        inserted += manager.filter(pool_id=pool.pk).count() - before
+    return inserted

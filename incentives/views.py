@@ -1,3 +1,5 @@
+from functools import partial
+
 from django.contrib import messages
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
@@ -9,16 +11,33 @@ from django.views.generic import CreateView, DetailView, FormView, UpdateView
 
 from accounts.errors import DomainError
 from accounts.permissions import AdminRequiredMixin, MemberRequiredMixin, is_org_admin
-from grids.views import GridView
+from grids.views import BulkAction, GridView
 
-from .filters import PoolFilterSet, VaultFilterSet, VoucherFilterSet
-from .forms import GenerateCodesForm, PoolForm, VaultForm, VoucherImportForm
-from .models import IncentivePool, Vault, Voucher, VoucherImport
-from .pools import generate_codes, pool_counts, with_counts
+from .filters import (
+    CodeFilterSet,
+    IssuanceFilterSet,
+    PoolFilterSet,
+    RedemptionFilterSet,
+    VaultFilterSet,
+    VoucherFilterSet,
+)
+from .forms import CodeImportForm, GenerateCodesForm, PoolForm, VaultForm, VoucherImportForm
+from .imports import read_progress
+from .models import (
+    CodeImport,
+    CsvImport,
+    IncentiveCode,
+    IncentivePool,
+    Issuance,
+    Redemption,
+    Vault,
+    Voucher,
+    VoucherImport,
+)
+from .pools import generate_codes, pool_counts, set_codes_active, with_counts
 from .services import void_vouchers
-from .tables import PoolTable, VaultTable, VoucherTable
-from .tasks import start_voucher_import
-from .voucher_import import read_import_progress
+from .tables import CodeTable, IssuanceTable, PoolTable, RedemptionTable, VaultTable, VoucherTable
+from .tasks import start_code_import, start_voucher_import
 
 
 def _voucher_count(**filters):
@@ -78,42 +97,63 @@ class VaultUpdateView(AdminRequiredMixin, UpdateView):
         return Vault.objects.all()
 
 
-class VoucherImportCreateView(AdminRequiredMixin, FormView):
-    """Upload a CSV into a vault; the import runs in the background and its page follows it."""
+class CsvImportCreateView(AdminRequiredMixin, FormView):
+    """Upload a CSV into a vault or a pool; the import runs in the background and its page follows it."""
 
-    form_class = VoucherImportForm
-    template_name = "incentives/voucher_import_form.html"
+    template_name = "incentives/import_form.html"
+    target_model: type[Vault | IncentivePool]
+    job_model: type[CsvImport]
+    start = None  # (target, file, name, user) -> the import
+    example = ""  # the start of a good file, shown under the form
 
     def dispatch(self, request, *args, **kwargs):
-        self.vault = get_object_or_404(Vault.objects.all(), pk=kwargs["pk"])
+        self.target = get_object_or_404(self.target_model.objects.all(), pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(vault=self.vault, **kwargs)
+        return super().get_context_data(target=self.target, job_model=self.job_model, example=self.example, **kwargs)
 
     def form_valid(self, form):
         upload = form.cleaned_data["file"]
-        voucher_import = start_voucher_import(self.vault, upload, upload.name, self.request.user)
-        return redirect("incentives:import-detail", pk=voucher_import.pk)
+        job = type(self).start(self.target, upload, upload.name, self.request.user)
+        return redirect(job)
 
 
-class VoucherImportDetailView(AdminRequiredMixin, DetailView):
-    template_name = "incentives/voucher_import_detail.html"
-    context_object_name = "voucher_import"
+class VoucherImportCreateView(CsvImportCreateView):
+    form_class = VoucherImportForm
+    target_model = Vault
+    job_model = VoucherImport
+    start = start_voucher_import
+    example = "vendor,amount,currency,code,pin,expires_at,is_test\nACME,10.00,USD,ACME-0001,1234,2027-12-31,false"
+
+
+class CodeImportCreateView(CsvImportCreateView):
+    form_class = CodeImportForm
+    target_model = IncentivePool
+    job_model = CodeImport
+    start = start_code_import
+    example = "code\nSPRING-0001\nSPRING-0002"
+
+
+class CsvImportDetailView(AdminRequiredMixin, DetailView):
+    template_name = "incentives/import_detail.html"
+    context_object_name = "job"
 
     def get_queryset(self):
-        return VoucherImport.objects.select_related("vault").defer("content")
+        return self.model.objects.select_related(self.model.target_field).defer("content")
 
 
-class VoucherImportProgressView(AdminRequiredMixin, View):
-    """What the import page polls: the row's status, and the worker's progress from the cache."""
+class CsvImportProgressView(AdminRequiredMixin, View):
+    """What an import page polls: the row's status, and the worker's progress from the cache."""
+
+    model: type[CsvImport] | None = None
 
     def get(self, request, pk):
-        voucher_import = get_object_or_404(VoucherImport.objects.defer("content"), pk=pk)
-        progress = read_import_progress(voucher_import.pk)
-        finished = voucher_import.is_finished
+        job = get_object_or_404(self.model.objects.defer("content"), pk=pk)
+        progress = read_progress(self.model, job.pk)
+        finished = job.is_finished
         return JsonResponse({
-            "status": voucher_import.status,
+            "status": job.status,
             "finished": finished,
             "percent": 100 if finished else progress["percent"],
             "phase": progress["phase"],
@@ -160,6 +200,42 @@ class PoolListView(GridView):
         return with_counts(IncentivePool.objects.all())
 
 
+class CodeListView(GridView):
+    model = IncentiveCode
+    table_class = CodeTable
+    filterset_class = CodeFilterSet
+    title = "Incentive codes"
+    empty_text = "No codes yet: generate or import codes into a pool."
+    bulk_actions = (
+        BulkAction("activate", "Activate", partial(set_codes_active, active=True), "{count} code{s} activated."),
+        BulkAction("deactivate", "Deactivate", partial(set_codes_active, active=False),
+                   "{count} code{s} deactivated: they are neither issued nor redeemed any more.", danger=True),
+    )
+
+    def get_queryset(self):
+        return IncentiveCode.objects.select_related("pool")
+
+
+class IssuanceListView(GridView):
+    model = Issuance
+    table_class = IssuanceTable
+    filterset_class = IssuanceFilterSet
+    empty_text = "No code has been issued yet."
+
+    def get_queryset(self):
+        return Issuance.objects.select_related("code", "pool")
+
+
+class RedemptionListView(GridView):
+    model = Redemption
+    table_class = RedemptionTable
+    filterset_class = RedemptionFilterSet
+    empty_text = "No code has been redeemed yet."
+
+    def get_queryset(self):
+        return Redemption.objects.select_related("code", "pool")
+
+
 class PoolDetailView(MemberRequiredMixin, DetailView):
     template_name = "incentives/pool_detail.html"
     context_object_name = "pool"
@@ -169,7 +245,8 @@ class PoolDetailView(MemberRequiredMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         return super().get_context_data(
-            counts=pool_counts(self.object), codes=self.object.codes.order_by("code")[:100],
+            counts=pool_counts(self.object), codes=self.object.codes.order_by("code")[:20],
+            imports=self.object.imports.defer("content")[:5], campaigns=self.object.campaigns.all(),
             is_admin=is_org_admin(self.request.membership), **kwargs,
         )
 

@@ -3,12 +3,10 @@ from django import forms
 
 from campaigns.models import Campaign, Integration
 from campaigns.status import CampaignStatus
-from grids.filters import SearchFilter, YesNoAnyWidget, scoped
+from grids.filters import DATE_RANGE, SearchFilter, YesNoAnyWidget, scoped
 
 from .models import Interaction, TrackingNumber
 from .voice import ROUTING_LABELS
-
-DATE_RANGE = django_filters.widgets.DateRangeWidget(attrs={"type": "date"})
 
 
 class InteractionFilterSet(django_filters.FilterSet):

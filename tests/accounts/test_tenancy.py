@@ -9,7 +9,7 @@ from accounts.models import Membership
 from accounts.scoping import organization_scope, scopes_disabled
 from campaigns.models import Campaign, Integration
 from campaigns.services import create_integration
-from incentives.models import IncentivePool, Vault, Voucher, VoucherImport
+from incentives.models import CodeImport, IncentivePool, Vault, Voucher, VoucherImport
 from tracking.models import TrackingNumber
 
 PROJECT_APPS = {"accounts", "campaigns", "incentives", "tracking", "reporting", "grids", "engagement"}
@@ -66,6 +66,7 @@ def other_org_objects(make_organization, make_member, make_campaign, make_vault)
         voucher = Voucher.objects.filter(vault=vault).get()
         voucher_import = VoucherImport.objects.create(vault=vault, file_name="b.csv", content=b"")
         pool = IncentivePool.objects.create(organization=b, name="B pool")
+        code_import = CodeImport.objects.create(pool=pool, file_name="codes.csv", content=b"")
         number = TrackingNumber.objects.create(organization=b, number="+14155550199", forward_to="+14155550100",
                                                campaign=campaign)
     return {
@@ -76,7 +77,8 @@ def other_org_objects(make_organization, make_member, make_campaign, make_vault)
         "campaigns:integration-revoke": integration,
         "incentives:vault-detail": vault, "incentives:vault-edit": vault, "incentives:vault-import": vault,
         "incentives:voucher-void": voucher, "incentives:pool-detail": pool,
-        "incentives:pool-edit": pool, "incentives:pool-generate": pool,
+        "incentives:pool-edit": pool, "incentives:pool-generate": pool, "incentives:pool-import": pool,
+        "incentives:code-import-detail": code_import, "incentives:code-import-progress": code_import,
         "incentives:import-detail": voucher_import, "incentives:import-progress": voucher_import,
         "tracking:number-detail": number, "tracking:number-edit": number, "tracking:number-release": number,
         "tracking:provision-number": campaign,

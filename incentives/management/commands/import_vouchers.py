@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from accounts.errors import DomainError
 from accounts.scoping import organization_scope, scopes_disabled
+from incentives.imports import import_percent
 from incentives.models import Vault, VoucherImport
-from incentives.voucher_import import create_voucher_import, import_percent, run_voucher_import
+from incentives.voucher_import import create_voucher_import, run_voucher_import
 
 
 class Command(BaseCommand):
