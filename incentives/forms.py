@@ -1,6 +1,8 @@
 from django import forms
+from django.db.models import Max
+from django.db.models.functions import Length
 
-from .models import IncentivePool, Vault
+from .models import IncentiveCode, IncentivePool, Vault
 
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 
@@ -53,6 +55,18 @@ class PoolForm(forms.ModelForm):
         if IncentivePool.objects.filter(name__iexact=name).exclude(pk=self.instance.pk).exists():
             raise forms.ValidationError("Another pool of this organization already has this name.")
         return name
+
+    def clean_max_characters(self):
+        """Between 1 and what a code column holds, and never below the pool's longest code."""
+        value = self.cleaned_data["max_characters"]
+        limit = IncentiveCode._meta.get_field("code").max_length
+        if not 1 <= value <= limit:
+            raise forms.ValidationError(f"Codes are 1 to {limit} characters long.")
+        if self.instance.pk:
+            longest = self.instance.codes.aggregate(longest=Max(Length("code")))["longest"] or 0
+            if value < longest:
+                raise forms.ValidationError(f"The pool already has codes of {longest} characters: at least {longest}.")
+        return value
 
 
 class GenerateCodesForm(forms.Form):

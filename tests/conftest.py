@@ -69,6 +69,13 @@ def in_scope(organization):
 
 
 @pytest.fixture
+def eager_celery(settings):
+    """Tasks run in the calling process, at .delay(), with their exceptions raised."""
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.CELERY_TASK_EAGER_PROPAGATES = True
+
+
+@pytest.fixture
 def unscoped():
     with scopes_disabled():
         yield

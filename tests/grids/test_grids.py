@@ -2,6 +2,7 @@
 
 import csv
 import io
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -41,6 +42,18 @@ def make_rows(grid: str, organization, owner, make_campaign, make_vault, n: int)
                             outcome="success", voucher=voucher, redeemer_email=f"r{n}@example.com", http_status=201)
                 for n in range(n)
             )
+    elif grid in ("incentives:code-list", "incentives:issuance-list", "incentives:redemption-list",
+                  "incentives:pool-list"):
+        from incentives.models import IncentiveCode, IncentivePool, Issuance, Redemption
+
+        with scopes_disabled():
+            pool = IncentivePool.objects.create(organization=organization, name=f"Pool {IncentivePool.objects.count()}")
+            codes = IncentiveCode.objects.bulk_create(
+                IncentiveCode(pool=pool, organization=organization, code=f"P{pool.pk}-{i}") for i in range(n)
+            )
+            for model in (Issuance, Redemption):
+                model.objects.bulk_create(model(code=code, pool=pool, external_issuee_id=f"e{code.pk}",
+                                                issuee_id=uuid.uuid4()) for code in codes)
     elif grid == "incentives:vault-list":
         for _ in range(n):
             make_vault(organization, vouchers=2)
@@ -49,7 +62,8 @@ def make_rows(grid: str, organization, owner, make_campaign, make_vault, n: int)
 
 
 GRIDS = ["campaigns:list", "campaigns:integration-list", "incentives:vault-list", "incentives:voucher-list",
-         "tracking:interaction-list"]
+         "tracking:interaction-list", "incentives:code-list", "incentives:issuance-list", "incentives:redemption-list",
+         "incentives:pool-list"]
 
 
 @pytest.mark.parametrize("grid", GRIDS)

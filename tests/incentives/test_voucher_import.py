@@ -388,12 +388,6 @@ def test_a_10_mb_file_with_one_bad_line_at_the_end_imports_nothing(vault):
 # --- the background task -----------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def eager_celery(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    settings.CELERY_TASK_EAGER_PROPAGATES = True
-
-
 def test_the_task_imports_after_the_commit_and_progress_reaches_100(
     gift_vault, paris, make_member, eager_celery, django_capture_on_commit_callbacks, unscoped
 ):

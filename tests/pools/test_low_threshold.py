@@ -12,8 +12,7 @@ from incentives.tasks import check_pool_thresholds
 
 
 @pytest.fixture
-def eager(settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+def eager(eager_celery, settings):
     settings.SITE_URL = "https://vouchers.example.com"
 
 
