@@ -15,7 +15,7 @@ from accounts.scoping import scopes_disabled
 from campaigns.models import Campaign
 from campaigns.services import find_integration_by_key
 from config import celery_app
-from incentives.models import Vault, Voucher, VoucherImport
+from incentives.models import IncentiveCode, IncentivePool, Vault, Voucher, VoucherImport
 from tracking.models import TrackingNumber
 
 pytestmark = pytest.mark.browser
@@ -288,6 +288,59 @@ def test_importing_a_bad_file_lists_line_numbered_errors_and_imports_nothing(
         assert VoucherImport.objects.get(vault=vault).status == VoucherImport.Status.FAILED
     page.get_by_role("link", name="Back to Gift cards").click()
     expect(page.locator("table").first.locator("tbody tr td").nth(4)).to_have_text("2")  # "All" still 2
+
+
+# --- pools: importing codes, and codes in bulk ----------------------------------------------------
+
+
+def test_importing_codes_into_a_pool_follows_the_progress_to_the_result(
+    logged_in_page, alice, organization, import_worker, screenshot
+):
+    with scopes_disabled():
+        pool = IncentivePool.objects.create(organization=organization, name="Spring coupons")
+    codes = "\n".join(["code"] + [f"SPRING-{n:06d}" for n in range(BIG_IMPORT_ROWS)]).encode()
+    page = logged_in_page(alice)
+
+    page.goto(f"/incentives/pools/{pool.pk}/")
+    page.get_by_role("link", name="Import codes").click()
+    page.get_by_label("File").set_input_files({"name": "codes.csv", "mimeType": "text/csv", "buffer": codes})
+    page.get_by_role("button", name="Upload and import").click()
+
+    expect(page).to_have_url(re.compile(r"/incentives/code-imports/\d+/$"))
+    expect(page.get_by_test_id("import-result")).to_have_text(
+        re.compile(rf"{BIG_IMPORT_ROWS:,} codes imported into Spring coupons"), timeout=60_000
+    )
+    expect(page.get_by_test_id("progress-bar")).to_have_text("100%")
+    screenshot(page, "16-code-import-succeeded")
+    page.get_by_role("link", name="Back to Spring coupons").click()
+    expect(page.get_by_test_id("pool-counts")).to_have_text(
+        f"{BIG_IMPORT_ROWS:,} in all, 0 issued, {BIG_IMPORT_ROWS:,} remaining"
+    )
+
+
+def test_codes_are_deactivated_when_selected_and_activated_all_at_once(
+    logged_in_page, alice, organization, screenshot
+):
+    with scopes_disabled():
+        pool = IncentivePool.objects.create(organization=organization, name="Summer")
+        IncentiveCode.objects.bulk_create(
+            IncentiveCode(pool=pool, organization=organization, code=f"SUMMER-{n}") for n in range(3)
+        )
+    page = logged_in_page(alice)
+    page.goto(f"/incentives/codes/?pool={pool.pk}&sort=code")
+
+    for code in ("SUMMER-0", "SUMMER-2"):
+        page.locator("tbody tr", has_text=code).get_by_role("checkbox").check()
+    page.get_by_role("button", name="Deactivate selected").click()
+    expect(page.get_by_text("2 codes deactivated")).to_be_visible()
+    assert row_texts(page, 4) == ["NO", "YES", "NO"]  # select, code, pool, active
+    screenshot(page, "17-codes-deactivated")
+
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="All 3 matching…").click()
+    page.get_by_test_id("bulk-all-activate").click()
+    expect(page.get_by_text("2 codes activated")).to_be_visible()
+    assert row_texts(page, 4) == ["YES", "YES", "YES"]
 
 
 # --- roles ------------------------------------------------------------------------------------------
