@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "formtools",
+    "ninja",  # its Swagger UI files, served from our static files rather than a CDN
     "accounts",
     "campaigns",
     "incentives",
@@ -143,7 +144,10 @@ CELERY_BEAT_SCHEDULE = {
     "roll-up-interactions": {"task": "reporting.roll_up_interactions", "schedule": 300.0},
     # Low-threshold emails for pool crossings no issuance queued (codes deactivated, a lost task); re-arms too.
     "check-pool-thresholds": {"task": "incentives.check_pool_thresholds", "schedule": 60.0},
+    "prune-idempotency-records": {"task": "tracking.prune_idempotency_records", "schedule": 24 * 60 * 60.0},
 }
+# How long a `reference` replays its first answer (design §8); after that the record is pruned.
+IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=90)
 # The absolute address of the site, for links in emails.
 SITE_URL = env("SITE_URL", default="http://localhost:8000")
 

@@ -31,6 +31,10 @@ def test_the_docs_are_browsable_beside_it(client):
     response = client.get("/api/v1/docs")
     assert response.status_code == 200
     assert b"openapi.json" in response.content
+    # Swagger UI comes from this project's static files: no CDN at run time.
+    page = response.content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
+    assert client.get("/static/ninja/swagger-ui-bundle.js").status_code == 200
 
 
 @pytest.fixture
