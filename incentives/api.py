@@ -66,7 +66,8 @@ class AwardIn(Schema):
     )
     redeemer: RedeemerIn
     reference: Text | None = Field(
-        None, min_length=1, max_length=100, description="Makes the award idempotent for this key: a replay answers 200 (for 90 days by default)."
+        None, min_length=1, max_length=100,
+        description="Makes the award idempotent for this key: a replay answers 200 (for 90 days by default).",
     )
 
     @field_validator("currency")

@@ -78,11 +78,7 @@ def create_code_import(pool: IncentivePool, data: bytes | File, file_name: str, 
 
 def run_code_import(code_import_id: int, progress: Progress | None = None) -> CodeImport:
     """Check the import's whole file, then insert every code in one transaction, or none and store why."""
-    return run_import(
-        CodeImport, code_import_id, progress=progress,
-        check=lambda job, progress: check_code_csv(bytes(job.content or b""), job.pool, progress),
-        insert=_insert_codes,
-    )
+    return run_import(CodeImport, code_import_id, check=check_code_csv, insert=_insert_codes, progress=progress)
 
 
 def _insert_codes(code_import: CodeImport, codes: list[str], progress: Progress | None) -> None:

@@ -169,7 +169,7 @@ def file_content(data: bytes | File) -> bytes:
 
 # --- running --------------------------------------------------------------------------------------
 
-Check = Callable[[CsvImport, Progress | None], CheckResult]
+Check = Callable[[bytes, Any, Progress | None], CheckResult]  # (file, target, progress) -> verdict
 Insert = Callable[[CsvImport, list, Progress | None], None]
 
 
@@ -189,7 +189,7 @@ def run_import(
         job.refresh_from_db()
         return job
     try:
-        checked = check(job, progress)
+        checked = check(bytes(job.content or b""), job.target, progress)
         if checked.ok:
             try:
                 with transaction.atomic():
@@ -197,7 +197,7 @@ def run_import(
                         insert(job, checked.rows, progress)
                         _store_outcome(job, CsvImport.Status.SUCCEEDED, checked, len(checked.rows))
             except IntegrityError:
-                checked = check(job, None)
+                checked = check(bytes(job.content or b""), job.target, None)
                 if checked.ok:
                     checked.errors = [line_error(None, "Rows were saved at the same time as this import; try again.")]
         if not checked.ok:

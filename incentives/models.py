@@ -105,9 +105,11 @@ class CsvImport(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
-    # Each subclass names the object its rows go into (``vault`` or ``pool``), what the rows are, and the
-    # list page of such objects (URL name, label) for breadcrumbs.
+    # Each subclass names the object its rows go into (``vault`` or ``pool``), its own pages' URL names
+    # (``<prefix>-detail``, ``<prefix>-progress``), what the rows are, and the list page of such objects
+    # (URL name, label) for breadcrumbs.
     target_field: str
+    url_prefix: str
     rows_noun: str
     target_list: tuple[str, str]
 
@@ -117,6 +119,12 @@ class CsvImport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.file_name} → {self.target}"
+
+    def get_absolute_url(self) -> str:
+        return reverse(f"{self.url_prefix}-detail", args=[self.pk])
+
+    def get_progress_url(self) -> str:
+        return reverse(f"{self.url_prefix}-progress", args=[self.pk])
 
     @property
     def target(self):
@@ -133,6 +141,7 @@ class VoucherImport(CsvImport):
     vault = models.ForeignKey(Vault, on_delete=models.CASCADE, related_name="imports")
 
     target_field = "vault"
+    url_prefix = "incentives:import"
     rows_noun = "vouchers"
     target_list = ("incentives:vault-list", "Vaults")
     objects = OrganizationScopedManager("vault__organization")
@@ -140,11 +149,6 @@ class VoucherImport(CsvImport):
     class Meta(CsvImport.Meta):
         pass
 
-    def get_absolute_url(self) -> str:
-        return reverse("incentives:import-detail", args=[self.pk])
-
-    def get_progress_url(self) -> str:
-        return reverse("incentives:import-progress", args=[self.pk])
 
 
 class IncentivePool(models.Model):
@@ -186,6 +190,7 @@ class CodeImport(CsvImport):
     pool = models.ForeignKey(IncentivePool, on_delete=models.CASCADE, related_name="imports")
 
     target_field = "pool"
+    url_prefix = "incentives:code-import"
     rows_noun = "codes"
     target_list = ("incentives:pool-list", "Pools")
     objects = OrganizationScopedManager("pool__organization")
@@ -193,11 +198,6 @@ class CodeImport(CsvImport):
     class Meta(CsvImport.Meta):
         pass
 
-    def get_absolute_url(self) -> str:
-        return reverse("incentives:code-import-detail", args=[self.pk])
-
-    def get_progress_url(self) -> str:
-        return reverse("incentives:code-import-progress", args=[self.pk])
 
 
 class IncentiveCode(models.Model):

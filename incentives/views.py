@@ -216,24 +216,21 @@ class CodeListView(GridView):
         return IncentiveCode.objects.select_related("pool")
 
 
-class IssuanceListView(GridView):
-    model = Issuance
-    table_class = IssuanceTable
-    filterset_class = IssuanceFilterSet
+class CodeEventListView(GridView):
+    """Issuances or redemptions, with their code and pool in the same query."""
+
+    def get_queryset(self):
+        return self.model.objects.select_related("code", "pool")
+
+
+class IssuanceListView(CodeEventListView):
+    model, table_class, filterset_class = Issuance, IssuanceTable, IssuanceFilterSet
     empty_text = "No code has been issued yet."
 
-    def get_queryset(self):
-        return Issuance.objects.select_related("code", "pool")
 
-
-class RedemptionListView(GridView):
-    model = Redemption
-    table_class = RedemptionTable
-    filterset_class = RedemptionFilterSet
+class RedemptionListView(CodeEventListView):
+    model, table_class, filterset_class = Redemption, RedemptionTable, RedemptionFilterSet
     empty_text = "No code has been redeemed yet."
-
-    def get_queryset(self):
-        return Redemption.objects.select_related("code", "pool")
 
 
 class PoolDetailView(MemberRequiredMixin, DetailView):

@@ -215,9 +215,7 @@ def create_voucher_import(vault: Vault, data: bytes | File, file_name: str, user
 def run_voucher_import(voucher_import_id: int, progress: Progress | None = None) -> VoucherImport:
     """Check the import's whole file, then insert every voucher in one transaction, or none and store why."""
     return run_import(
-        VoucherImport, voucher_import_id, progress=progress,
-        check=lambda job, progress: check_voucher_csv(bytes(job.content or b""), job.vault, progress),
-        insert=_insert_vouchers,
+        VoucherImport, voucher_import_id, check=check_voucher_csv, insert=_insert_vouchers, progress=progress
     )
 
 
