@@ -86,14 +86,18 @@ class CampaignForm(CampaignBasicsForm):
 
     vaults = forms.ModelMultipleChoiceField(queryset=Vault.objects.none(), required=False,
                                             widget=forms.CheckboxSelectMultiple)
+    pools = forms.ModelMultipleChoiceField(queryset=IncentivePool.objects.none(), required=False,
+                                           widget=forms.CheckboxSelectMultiple,
+                                           help_text="The campaign's keys issue and redeem codes of these pools.")
 
     class Meta(CampaignBasicsForm.Meta):
-        fields = CampaignBasicsForm.Meta.fields + CampaignScheduleForm.Meta.fields + ["vaults"]
+        fields = CampaignBasicsForm.Meta.fields + CampaignScheduleForm.Meta.fields + ["vaults", "pools"]
         widgets = CampaignBasicsForm.Meta.widgets | CampaignScheduleForm.Meta.widgets
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, organization=organization, **kwargs)
         self.fields["vaults"].queryset = Vault.objects.all()
+        self.fields["pools"].queryset = IncentivePool.objects.all()
 
 
 class IntegrationForm(forms.ModelForm):

@@ -82,3 +82,21 @@ def test_standard_users_cannot_manage_pools(client, standard_user, organization,
     client.force_login(standard_user)
     assert client.get(f"/incentives/pools/{pool.pk}/generate/").status_code == 403
     assert client.get("/incentives/pools/new/").status_code == 403
+
+
+def test_the_campaign_edit_page_links_and_unlinks_pools(client, admin_user, organization, make_campaign, make_pool):
+    campaign = make_campaign(organization, admin_user, name="Spring promo", external_id="spring")
+    pool = make_pool(organization, name="Store coupons")
+    client.force_login(admin_user)
+    fields = {"name": campaign.name, "external_id": campaign.external_id, "owner": admin_user.pk,
+              "starts_at": "2026-01-01T00:00", "end_behavior": campaign.end_behavior}
+
+    assert client.post(f"/campaigns/{campaign.pk}/edit/", {**fields, "pools": [pool.pk]}).status_code == 302
+    with scopes_disabled():
+        assert list(campaign.pools.all()) == [pool]
+    page = client.get(f"/campaigns/{campaign.pk}/").content.decode()
+    assert f'href="/incentives/pools/{pool.pk}/">Store coupons</a>' in page
+
+    assert client.post(f"/campaigns/{campaign.pk}/edit/", fields).status_code == 302
+    with scopes_disabled():
+        assert not campaign.pools.exists()
