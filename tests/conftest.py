@@ -10,7 +10,7 @@ from django.utils import timezone
 from accounts.models import Membership, Organization, User
 from accounts.scoping import organization_scope, scopes_disabled
 from campaigns.models import Campaign
-from incentives.models import Vault, Voucher
+from incentives.models import IncentiveCode, IncentivePool, Vault, Voucher
 
 pytest_plugins = ["tests.browser_support"]
 
@@ -107,5 +107,19 @@ def make_vault(db):
                 for n in range(vouchers)
             )
             return vault
+
+    return make
+
+
+@pytest.fixture
+def make_pool(db):
+    def make(organization, codes: int = 0, prefix: str = "C", **fields) -> IncentivePool:
+        with scopes_disabled():
+            fields.setdefault("name", f"Pool {IncentivePool.objects.count() + 1}")
+            pool = IncentivePool.objects.create(organization=organization, **fields)
+            IncentiveCode.objects.bulk_create(
+                IncentiveCode(pool=pool, organization=organization, code=f"{prefix}{pool.pk}-{n}") for n in range(codes)
+            )
+            return pool
 
     return make

@@ -13,7 +13,9 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from accounts.scoping import scopes_disabled
 from config.wsgi import application
+from incentives.models import IncentiveCode
 
 
 def test_the_openapi_document_is_served_with_both_operations_and_bearer_auth(client):
@@ -72,3 +74,33 @@ def test_an_unknown_path_answers_not_found_in_the_api_envelope(client):
     assert response.status_code == 404 and response["Content-Type"].startswith("application/json")
     assert response.json()["error"]["code"] == "not_found"
     assert response["X-Request-Id"]
+
+
+@pytest.fixture
+def linked_pool(setup, make_pool):
+    """A unique pool of 20 codes linked to the fuzzed campaign, one code already issued (so it can be redeemed)."""
+    pool = make_pool(setup.campaign.organization, codes=20, name="Fuzzed pool")
+    with scopes_disabled():
+        setup.campaign.pools.add(pool)
+        issued = IncentiveCode.objects.filter(pool=pool).order_by("code").first()
+        IncentiveCode.objects.filter(pk=issued.pk).update(issued_count=1, issued_unique=1)
+    return pool, issued.code
+
+
+# Random ids and codes almost always miss: the pool operations again, aimed at a real pool and code, so the
+# fuzzed bodies reach issuance and redemption and their 2xx / 409 answers are checked against the document.
+@schema.include(path_regex=r"^/api/v1/(pools|codes)/").parametrize()
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+def test_the_pool_api_on_a_real_pool_answers_as_its_document_says(
+    case, setup, linked_pool, wsgi_keeps_the_test_transaction
+):
+    pool, code = linked_pool
+    if "pool_id" in (case.path_parameters or {}):
+        case.path_parameters["pool_id"] = pool.pk
+    if "code" in (case.path_parameters or {}):
+        case.path_parameters["code"] = code
+    case.call_and_validate(
+        headers={"Authorization": f"Bearer {setup.test_key}"},
+        checks=[not_a_server_error, status_code_conformance, content_type_conformance,
+                response_headers_conformance, response_schema_conformance],
+    )

@@ -24,20 +24,6 @@ def api() -> ApiCaller:
     return ApiCaller()
 
 
-@pytest.fixture
-def make_pool():
-    def make(organization, codes: int = 0, prefix: str = "C", **fields) -> IncentivePool:
-        with scopes_disabled():
-            fields.setdefault("name", f"Pool {IncentivePool.objects.count() + 1}")
-            pool = IncentivePool.objects.create(organization=organization, **fields)
-            IncentiveCode.objects.bulk_create(
-                IncentiveCode(pool=pool, organization=organization, code=f"{prefix}{pool.pk}-{n}") for n in range(codes)
-            )
-            return pool
-
-    return make
-
-
 @dataclass
 class PoolSetup:
     campaign: Campaign
