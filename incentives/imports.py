@@ -110,7 +110,7 @@ RowChecker = Callable[[int, list[str], CheckResult], Any]  # a row to insert, or
 
 def check_records(
     data: bytes,
-    check_row: RowChecker,
+    check_row: RowChecker | None,
     *,
     noun: str,
     progress: Progress | None = None,
@@ -119,7 +119,8 @@ def check_records(
     """Read the whole file and pass every non-blank record to ``check_row``; nothing is written.
 
     Line numbers are the file's (a quoted value spanning lines counts from its first). With ``check_header``,
-    the first record is the header: it returns the row checker to use, or None after adding its errors.
+    the first record is the header: it returns the row checker to use (``check_row`` is then None), or None
+    after adding its errors.
     """
     result = CheckResult()
     text = decode(data, result)
