@@ -8,6 +8,11 @@ side by side with the ratios against the goals, the EXPLAIN ANALYZE of the pick 
 and the count of vouchers given twice (must be 0).
 
     python -m bench award            # BENCH_SECONDS=10 per run, BENCH_VOUCHERS=1000000, BENCH_IN_A_ROW=200000
+
+With BENCH_REPORTING=1 it measures instead the award at 8 and 32 clients without and with the reporting
+machinery running beside it (issue 10): the rollup task's function every second (on the open hour), then that
+and a reader loading the campaign dashboard every BENCH_DASHBOARD_EVERY=5 seconds, in alternating runs (off,
+rollups, dashboard, dashboard, rollups, off; BENCH_PAIRS=2 times), and the ratios against the goal.
 """
 
 import os
@@ -18,13 +23,14 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from . import PROJECT_DIR, heading, scratch_database
+from . import PROJECT_DIR, heading, page_database, scratch_database
 
 DATABASE = "va_bench_award"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -38,6 +44,11 @@ BIN = Path(sys.executable).parent
 GOAL_THROUGHPUT_VS_FLOOR = 0.5  # at 8 and 32 clients
 GOAL_STABLE_WITHIN = 0.2  # half-awarded and after IN_A_ROW awards, against fresh
 GOAL_P50_VS_FLOOR = 2.0  # at 1 client
+# Goal (issue 10): the award with the reporting machinery running, against without it, at 8 and 32 clients.
+GOAL_WITH_REPORTING = 0.95
+PAIRS = int(os.environ.get("BENCH_PAIRS", "2"))
+DASHBOARD_EVERY = float(os.environ.get("BENCH_DASHBOARD_EVERY", "5"))  # seconds between two dashboard reads
+REPORTING_ORDER = ("off", "rollups", "dashboard", "dashboard", "rollups", "off")  # each pair: drift biases none
 
 
 def wrk_script(path: str, body: str) -> str:
@@ -353,6 +364,9 @@ def run_floor() -> dict[tuple[str, int], FloorRun]:
 def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
+    if os.environ.get("BENCH_REPORTING", "") not in ("", "0"):
+        main_with_reporting()
+        return
     heading(f"award: {VOUCHERS:,} vouchers, {SECONDS}s per run, {IN_A_ROW:,} awards in a row")
     ours: dict[tuple[str, int], Run] = {}
     twice = 0
@@ -438,6 +452,190 @@ def report(ours: dict[tuple[str, int], Run], floor: dict[tuple[str, int], FloorR
         ratio = ours[("fresh", 1)].p50_ms / reference.p50_ms
         goal(f"fresh c=1: p50 {ratio:.2f}x the bare view's (goal <= {GOAL_P50_VS_FLOOR})", ratio <= GOAL_P50_VS_FLOOR)
     goal(f"vouchers given twice: {twice} (must be 0)", twice == 0)
+    print("\nThe machine is shared: figures move with whatever else runs on it.")
+    if twice:
+        raise SystemExit(1)
+
+
+# --- with the reporting machinery (issue 10) --------------------------------------------------------------
+
+
+class Reporter:
+    """The reporting machinery, in a thread of this process while it runs: every second the rollup task's
+    function rolls the open hour up (the watermark moved back to its start first, so every tick has the hour's
+    interactions to fold, where beat finds a closed hour once an hour), and with ``dashboards`` every
+    ``DASHBOARD_EVERY`` seconds a reader loads the campaign's dashboard, once reading the open hour from the
+    interactions and once from the rollups just written. Its CPU is taken on the same machine as gunicorn."""
+
+    def __init__(self, campaign_id: int, organization_id: int, username: str, *, dashboards: bool):
+        self.campaign_id, self.organization_id, self.username = campaign_id, organization_id, username
+        self.dashboards = dashboards
+        self.stopping = threading.Event()
+        self.ticks = self.pages = self.rows = 0
+        self.roll_seconds = self.page_seconds = self.cpu_seconds = 0.0
+        self.failure: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "Reporter":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        self.thread.join(timeout=60)
+        if self.failure is not None:
+            raise RuntimeError("the reporting machinery failed") from self.failure
+
+    def _run(self) -> None:
+        from django.db import connection
+
+        started_cpu = time.thread_time()
+        try:
+            self._loop()
+        except BaseException as error:  # noqa: BLE001  (raised again in the main thread)
+            self.failure = error
+        finally:
+            self.cpu_seconds = time.thread_time() - started_cpu
+            connection.close()
+
+    def _loop(self) -> None:
+        from datetime import timedelta
+
+        from django.conf import settings
+        from django.db import connection
+        from django.test import Client
+        from django.utils import timezone
+
+        from accounts.models import User
+        from reporting.rollups import DEFAULT_GRACE, roll_up_interactions
+
+        client = Client()
+        if self.dashboards:
+            client.force_login(User.objects.get(username=self.username))
+        url = f"/reporting/campaigns/{self.campaign_id}/"  # the default period, as a marketer opens it
+        grace = getattr(settings, "REPORTING_ROLLUP_GRACE", DEFAULT_GRACE)
+        next_page = time.monotonic() if self.dashboards else float("inf")
+        while not self.stopping.is_set():
+            tick = time.monotonic()
+            now = timezone.now()
+            open_hour = now.replace(minute=0, second=0, microsecond=0)
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "UPDATE reporting_rollupwatermark SET rolled_until = %s WHERE organization_id = %s",
+                    [open_hour, self.organization_id],
+                )
+            if tick >= next_page:  # the open hour read from the interactions
+                self._page(client, url)
+            started = time.perf_counter()
+            self.rows += roll_up_interactions(now=now + timedelta(hours=1) + grace)  # the open hour, as if closed
+            self.roll_seconds += time.perf_counter() - started
+            self.ticks += 1
+            if tick >= next_page:  # and from the rollups
+                self._page(client, url)
+                next_page = tick + DASHBOARD_EVERY
+            self.stopping.wait(max(0.0, 1.0 - (time.monotonic() - tick)))
+
+    def _page(self, client, url: str) -> None:
+        started = time.perf_counter()
+        response = client.get(url)
+        self.page_seconds += time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"the dashboard answered {response.status_code}")
+        self.pages += 1
+
+    def __str__(self) -> str:
+        return (
+            f"{self.ticks} rollups ({self.rows:,} rows, {self.roll_seconds / max(self.ticks, 1) * 1000:.0f} ms each), "
+            f"{self.pages} dashboards ({self.page_seconds / max(self.pages, 1) * 1000:.0f} ms each), "
+            f"{self.cpu_seconds:.1f} s CPU in this process"
+        )
+
+
+def add_dashboard_reader() -> tuple[int, str]:
+    """The bench campaign's owner becomes an admin of its organization: (organization id, username)."""
+    from accounts.models import Membership, Organization, User
+
+    organization = Organization.objects.get(slug="bench")
+    user = User.objects.get(username="bench")
+    Membership.objects.create(user=user, organization=organization, role=Membership.Role.ADMIN)
+    return organization.pk, user.username
+
+
+def main_with_reporting() -> None:
+    heading(
+        f"award with the reporting machinery: {VOUCHERS:,} vouchers, {SECONDS}s per run, "
+        f"{PAIRS} x (off, rollups, dashboard, dashboard, rollups, off) at 8 and 32 clients"
+    )
+    import logging
+
+    logging.getLogger("reporting.rollups").setLevel(logging.WARNING)  # a line a second otherwise
+    runs: dict[tuple[str, int], list[Run]] = {}
+    twice = 0
+    with page_database(DATABASE + "_reporting") as database_url, tempfile.TemporaryDirectory() as scratch:
+        script = Path(scratch) / "award.lua"
+        script.write_text(WRK_SCRIPT)
+        started = time.perf_counter()
+        key, campaign_id = populate(VOUCHERS)
+        organization_id, username = add_dashboard_reader()
+        print(f"loaded {VOUCHERS:,} vouchers in {time.perf_counter() - started:.1f}s")
+        server = Server(database_url)
+        try:
+            server.wait_ready()
+            for clients in (8, 32):
+                reset("fresh", VOUCHERS)
+                wrk(script, key, clients, seconds=1)  # warm every worker's connection and imports
+                for reporting in REPORTING_ORDER * PAIRS:
+                    reset("fresh", VOUCHERS)
+                    if reporting == "off":
+                        run, note = wrk(script, key, clients, seconds=SECONDS), ""
+                    else:
+                        dashboards = reporting == "dashboard"
+                        with Reporter(campaign_id, organization_id, username, dashboards=dashboards) as reporter:
+                            run = wrk(script, key, clients, seconds=SECONDS)
+                        note = f"  | {reporter}"
+                    runs.setdefault((reporting, clients), []).append(run)
+                    wait_for_quiet()
+                    twice += given_twice()
+                    print(f"{reporting:9} c={clients:<2} {run}{note}", flush=True)
+        finally:
+            server.stop()
+    report_with_reporting(runs, twice)
+
+
+def pooled(runs: list[Run]) -> Run:
+    """Several runs as one: their requests over their seconds; the median of their p50 and p95."""
+    import statistics
+
+    return Run(
+        sum(r.requests for r in runs),
+        sum(r.seconds for r in runs),
+        sum(r.non_2xx for r in runs),
+        sum(r.errors for r in runs),
+        statistics.median(r.p50_ms for r in runs),
+        statistics.median(r.p95_ms for r in runs),
+    )
+
+
+def report_with_reporting(runs: dict[tuple[str, int], list[Run]], twice: int) -> None:
+    heading("award without and with the reporting machinery (req/s pooled over the runs; median p50 and p95)")
+    print(f"{'reporting':9} {'c':>3} {'runs':>4} {'req/s':>7} {'p50 ms':>7} {'p95 ms':>7} | {'ratio to off':>12}")
+    ratios = {}
+    for clients in (8, 32):
+        off = pooled(runs[("off", clients)])
+        for reporting in ("off", "rollups", "dashboard"):
+            run = pooled(runs[(reporting, clients)])
+            ratios[(reporting, clients)] = ratio = run.rate / off.rate
+            print(f"{reporting:9} {clients:>3} {len(runs[(reporting, clients)]):>4} {run.rate:7.0f} {run.p50_ms:7.2f} "
+                  f"{run.p95_ms:7.2f} | {ratio:12.3f}")
+    heading("goals")
+    for (reporting, clients), ratio in ratios.items():
+        if reporting == "off":
+            continue
+        met = ratio >= GOAL_WITH_REPORTING
+        what = "the rollup task every second" if reporting == "rollups" else "the rollups and a dashboard reader"
+        print(f"[{'met ' if met else 'MISS'}] c={clients}: with {what}, {ratio:.3f}x the award's req/s without "
+              f"(goal >= {GOAL_WITH_REPORTING})")
+    print(f"[{'met ' if twice == 0 else 'MISS'}] vouchers given twice: {twice} (must be 0)")
     print("\nThe machine is shared: figures move with whatever else runs on it.")
     if twice:
         raise SystemExit(1)

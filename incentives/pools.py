@@ -259,8 +259,9 @@ def issue_code(
 def _pick_code(pool: IncentivePool, external_issuee_id: str) -> IncentiveCode | None:
     codes = IncentiveCode._base_manager.filter(pool_id=pool.pk, active=True).order_by()
     if pool.distribution == IncentivePool.Distribution.UNIQUE:
-        # No ORDER BY: the planner takes the first unlocked row it finds; others skip the rows we hold.
-        return codes.filter(issued_count=0).select_for_update(skip_locked=True).first()
+        # No ORDER BY (``.first()`` would add one): the planner takes the first unlocked entry of the partial
+        # index of unissued codes, so a pick never walks the codes issued before; others skip the rows we hold.
+        return next(iter(codes.filter(issued_count=0).select_for_update(skip_locked=True)[:1]), None)
     # A multi code is issued again and again: the issuee's own earlier code when it has one, else any.
     again = codes.filter(pk__in=Issuance._base_manager.filter(
         pool_id=pool.pk, external_issuee_id=external_issuee_id).values("code_id")).first()
@@ -345,10 +346,17 @@ def _watched(pool: IncentivePool) -> bool:
 
 
 def _queue_threshold_check_if_low(pool: IncentivePool) -> None:
-    """After an issuance: when the armed pool is now at or below its threshold, check it once committed."""
+    """After an issuance: when the armed pool is now at or below its threshold, check it once committed.
+
+    Only a unique pool's issuance lowers ``remaining`` (a multi code stays remaining). The count stops at
+    threshold + 1 codes of the partial index of unissued codes: its cost follows the threshold, not the pool.
+    """
     if not _watched(pool) or pool.low_notified_at is not None:
         return
-    if pool_counts(pool)["remaining"] > pool.low_threshold:
+    if pool.distribution != IncentivePool.Distribution.UNIQUE:
+        return
+    unissued = IncentiveCode._base_manager.filter(pool_id=pool.pk, active=True, issued_count=0).order_by()
+    if unissued[: pool.low_threshold + 1].count() > pool.low_threshold:
         return
     from .tasks import notify_pool_low  # the tasks module imports this one
 
@@ -575,10 +583,9 @@ def _draw_untried(capacity: int, size: int, tried: set[int]) -> list[int]:
 def _insert_codes(pool: IncentivePool, codes: list[str], *, limit: int) -> int:
     """Insert at most ``limit`` of ``codes`` (distinct) into the pool, in their order, skipping the organization's
     codes; returns how many went in."""
-    meta = IncentiveCode._meta
     if connection.vendor != "postgresql":
         return _insert_codes_portably(pool, codes, limit=limit)
-    qn = connection.ops.quote_name
+    meta, qn = IncentiveCode._meta, connection.ops.quote_name
     columns = ", ".join(qn(meta.get_field(name).column) for name in (
         "pool", "organization", "code", "active", "issued_count", "issued_unique", "redeemed_count",
         "redeemed_unique", "created_at", "updated_at"))
