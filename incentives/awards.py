@@ -200,6 +200,8 @@ def _pick_and_award(
     if not vault_ids:
         return None
     voucher_type = (vault_ids, vendor, amount, currency, is_test)
+    if connection.vendor != "postgresql":
+        return _pick_and_award_portably(draft, voucher_type, now)
     tail = [*draft.insert_params(http_status=201), Voucher.Status.AWARDED, now]
     row = None
     after = _frontier.get(voucher_type)
@@ -213,6 +215,21 @@ def _pick_and_award(
         _frontier.clear()
     _frontier[voucher_type] = row[1]
     return dict(zip(("interaction_id", "voucher_id", *_VOUCHER_COLUMNS[1:]), row, strict=True))
+
+
+def _pick_and_award_portably(draft: InteractionDraft, voucher_type: tuple, now: datetime) -> dict[str, Any] | None:
+    """The same award in ORM steps, for databases without data-modifying CTEs (SQLite for ``make run``, where
+    writes are serialized anyway). The interaction is written by the caller's transaction or its own."""
+    with transaction.atomic():
+        picked = next(iter(_pick(*voucher_type)), None)
+        if picked is None:
+            return None
+        interaction = Interaction._base_manager.create(**draft.values(http_status=201, voucher_id=picked["pk"]))
+        Voucher._base_manager.filter(pk=picked["pk"]).update(
+            status=Voucher.Status.AWARDED, awarded_at=now, interaction_id=interaction.pk
+        )
+        voucher = Voucher._base_manager.values_list(*_VOUCHER_COLUMNS).get(pk=picked["pk"])
+    return dict(zip(("interaction_id", "voucher_id", *_VOUCHER_COLUMNS[1:]), (interaction.pk, *voucher), strict=True))
 
 
 @lru_cache(maxsize=1024)

@@ -5,6 +5,7 @@ changed with ``F()`` in the transaction that writes the issuance or redemption. 
 ``FOR UPDATE SKIP LOCKED`` without ordering, so concurrent issuances never wait on each other nor share a code.
 """
 
+import uuid
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -178,14 +179,17 @@ def issuee_id_for(organization_id: int, external_issuee_id: str):
     meta = Issuee._meta
     qn = connection.ops.quote_name
     fresh = Issuee(organization_id=organization_id, external_issuee_id=external_issuee_id)
+    field = meta.get_field("issuee_id")
     with connection.cursor() as cursor:
         cursor.execute(
             f"INSERT INTO {qn(meta.db_table)} (organization_id, external_issuee_id, issuee_id, created_at) "
             f"VALUES (%s, %s, %s, %s) ON CONFLICT (organization_id, external_issuee_id) "
             f"DO UPDATE SET external_issuee_id = EXCLUDED.external_issuee_id RETURNING issuee_id",
-            [organization_id, external_issuee_id, fresh.issuee_id, timezone.now()],
+            [organization_id, external_issuee_id, field.get_db_prep_value(fresh.issuee_id, connection),
+             timezone.now()],
         )
-        return cursor.fetchone()[0]
+        value = cursor.fetchone()[0]
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(value)  # SQLite keeps UUIDs as hex text
 
 
 def _lock_key(*parts: Any) -> None:

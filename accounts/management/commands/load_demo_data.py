@@ -78,7 +78,8 @@ class Command(BaseCommand):
         """A month of API traffic, so the interactions grid and the dashboards have something to show."""
         rng = random.Random(2026)
         now = timezone.now()
-        live = list(Voucher.objects.filter(vault=vault, is_test=False).order_by("pk")[: requests // 2])
+        # Every third live voucher: each type keeps most of its vouchers for the README's first award to take.
+        live = list(Voucher.objects.filter(vault=vault, is_test=False).order_by("pk"))[::3]
         rows, awarded = [], []
         for _ in range(requests):
             at = now - timedelta(minutes=rng.randrange(30 * 24 * 60))

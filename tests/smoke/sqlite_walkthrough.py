@@ -1,0 +1,54 @@
+"""Run by tests/smoke/test_sqlite.py in a fresh process on SQLite: what `make run` users do first."""
+
+import io
+import json
+import sys
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from accounts.models import User  # noqa: E402
+from accounts.scoping import scopes_disabled  # noqa: E402
+from campaigns.models import Campaign  # noqa: E402
+from incentives.models import IncentivePool  # noqa: E402
+from incentives.pools import generate_codes  # noqa: E402
+
+call_command("migrate", verbosity=0)
+out = io.StringIO()
+call_command("load_demo_data", stdout=out)
+key = out.getvalue().strip().splitlines()[-1].split()[-1]
+answers = {}
+api = Client(headers={"Authorization": f"Bearer {key}"})
+
+
+def post(path, body):
+    response = api.post(path, json.dumps(body), content_type="application/json")
+    return response.status_code, response.json()
+
+
+answers["award"] = post("/api/v1/awards", {"vendor": "ACME", "amount": "10.00", "redeemer": {"email": "a@example.com"}})
+answers["campaign"] = api.get("/api/v1/campaign").status_code
+
+with scopes_disabled():
+    campaign = Campaign.objects.get(organization__slug="demo")
+    pool = IncentivePool.objects.create(organization=campaign.organization, name="Smoke", low_threshold=1,
+                                        notification_email="ops@example.com")
+    generate_codes(pool, pattern="SMOKE-####", count=3)
+    campaign.pools.add(pool)
+status, issued = post(f"/api/v1/pools/{pool.pk}/issuances", {"external_issuee_id": "e1"})
+answers["issuance"] = status
+code = issued["issuance"]["incentive_code"]["code"] if status == 201 else "none"
+answers["redemption"] = post(f"/api/v1/codes/{code}/redemptions", {"external_issuee_id": "e1"})[0]
+
+browser = Client()
+browser.force_login(User.objects.get(username="admin"))
+for path in ("/campaigns/", f"/campaigns/{campaign.pk}/", "/incentives/codes/", "/tracking/interactions/",
+             "/reporting/", f"/reporting/campaigns/{campaign.pk}/", f"/incentives/pools/{pool.pk}/"):
+    answers[path] = browser.get(path).status_code
+
+print(json.dumps(answers))
+sys.exit(0)
