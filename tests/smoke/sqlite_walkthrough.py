@@ -38,11 +38,15 @@ with scopes_disabled():
     pool = IncentivePool.objects.create(organization=campaign.organization, name="Smoke", low_threshold=1,
                                         notification_email="ops@example.com")
     generate_codes(pool, pattern="SMOKE-####", count=3)
-    campaign.pools.add(pool)
+    shared = IncentivePool.objects.create(organization=campaign.organization, name="Shared", distribution="multi")
+    generate_codes(shared, pattern="SHARED-##", count=1)
+    campaign.pools.add(pool, shared)
 status, issued = post(f"/api/v1/pools/{pool.pk}/issuances", {"external_issuee_id": "e1"})
 answers["issuance"] = status
 code = issued["issuance"]["incentive_code"]["code"] if status == 201 else "none"
 answers["redemption"] = post(f"/api/v1/codes/{code}/redemptions", {"external_issuee_id": "e1"})[0]
+answers["multi issuances"] = [post(f"/api/v1/pools/{shared.pk}/issuances", {"external_issuee_id": issuee})[0]
+                              for issuee in ("e1", "e2", "e1")]
 
 browser = Client()
 browser.force_login(User.objects.get(username="admin"))

@@ -28,4 +28,5 @@ def test_the_demo_works_on_sqlite(tmp_path):
     assert answers.pop("campaign") == 200
     assert answers.pop("issuance") == 201
     assert answers.pop("redemption") == 201
+    assert answers.pop("multi issuances") == [201, 201, 201]
     assert answers == dict.fromkeys(answers, 200), answers
