@@ -5,6 +5,6 @@ def organization(request):
     return {
         "current_organization": getattr(request, "organization", None),
         "current_membership": getattr(request, "membership", None),
-        # Lazy: only queried when a template shows the switcher.
-        "user_memberships": user.memberships.select_related("organization"),
+        # The middleware's list when it read them all, else lazy: only queried when a template shows the switcher.
+        "user_memberships": getattr(request, "memberships", None) or user.memberships.select_related("organization"),
     }

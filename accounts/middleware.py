@@ -42,6 +42,8 @@ class OrganizationScopeMiddleware:
 
 def current_membership(request) -> Membership | None:
     memberships = list(Membership.objects.filter(user=request.user).select_related("organization")[:50])
+    if len(memberships) < 50:
+        request.memberships = memberships  # all of them: the organization switcher lists these, no second query
     wanted = request.session.get(SESSION_KEY)
     for membership in memberships:
         if membership.organization_id == wanted:

@@ -104,6 +104,28 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def p95(values: list[float]) -> float:
+    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
+
+
+def page_times(client, url: str, requests: int) -> tuple[list[float], list[str]]:
+    """The seconds of ``requests`` GETs of ``url`` with Django's test client (after one to warm up), and the SQL
+    statements of one more."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    assert client.get(url).status_code == 200  # warm
+    times = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(url)
+        times.append(time.perf_counter() - started)
+        assert response.status_code == 200, (url, response.status_code)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(url)
+    return times, [q["sql"] for q in queries.captured_queries]
+
+
 def heading(text: str) -> None:
     print(f"\n== {text} " + "=" * max(0, 100 - len(text)), flush=True)
 

@@ -13,7 +13,7 @@ import os
 import re
 import time
 
-from . import heading, median, page_database
+from . import heading, median, p95, page_database, page_times
 
 DATABASE = "va_bench_grids"
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
@@ -65,22 +65,6 @@ def populate():
     return user, campaigns[7]
 
 
-def page_times(client, url: str) -> tuple[list[float], list[str]]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    client.get(url)  # warm
-    times = []
-    for _ in range(REQUESTS):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code)
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    return times, [q["sql"] for q in queries.captured_queries]
-
-
 def raw_times(statements: list[str]) -> list[float]:
     from django.db import connection
 
@@ -96,12 +80,8 @@ def raw_times(statements: list[str]) -> list[float]:
     return times
 
 
-def p95(values: list[float]) -> float:
-    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
-
-
 def compare_page(client, label: str, url: str) -> None:
-    times, statements = page_times(client, url)
+    times, statements = page_times(client, url, REQUESTS)
     # Only the grid's own statements: the session, user and membership lookups are not the page's SQL.
     grid_sql = [re.sub(r"^DECLARE .*? CURSOR WITH HOLD FOR ", "", s)  # choice lists iterate a server-side cursor
                 for s in statements if "django_session" not in s and "accounts_" not in s]
@@ -184,9 +164,9 @@ def main() -> None:
         )
         heading("interactions grid")
         compare_page(client, "interactions by campaign + outcome",
-                     f"/tracking/interactions/?campaign={campaign.pk}&outcome=error")
+                     f"/tracking/interactions/?campaign={campaign.pk}&outcome=exception")
         compare_page(client, "interactions redeemer search", "/tracking/interactions/?redeemer=user4242@example.com")
-        _, statements = page_times(client, "/tracking/interactions/?redeemer=user4242@example.com")
+        _, statements = page_times(client, "/tracking/interactions/?redeemer=user4242@example.com", REQUESTS)
         heading("plan of the redeemer search's page query")
         explain([s for s in statements if "tracking_interaction" in s and "LIMIT" in s][0])
 

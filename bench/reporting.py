@@ -14,7 +14,7 @@ import os
 import time
 from datetime import UTC, timedelta
 
-from . import heading, median, page_database
+from . import heading, median, p95, page_database, page_times
 
 DATABASE = "va_bench_reporting"
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
@@ -104,28 +104,8 @@ def populate():
     return organization, user, campaigns[7]
 
 
-def p95(values: list[float]) -> float:
-    return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
-
-
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
-
-
-def page_times(client, url: str) -> tuple[list[float], list[str]]:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    assert client.get(url).status_code == 200  # warm
-    times = []
-    for _ in range(REQUESTS):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code)
-    with CaptureQueriesContext(connection) as queries:
-        client.get(url)
-    return times, [q["sql"] for q in queries.captured_queries]
 
 
 def sql_times(statements: list[tuple[str, list]]) -> list[float]:
@@ -257,9 +237,9 @@ def main() -> None:
             for rollups in (True, False):
                 heading(f"period {period.label}, rollups {'on' if rollups else 'off'}")
                 with override_settings(REPORTING_USE_ROLLUPS=rollups):
-                    times, statements = page_times(client, f"{dashboard_url}?period={preset}")
+                    times, statements = page_times(client, f"{dashboard_url}?period={preset}", REQUESTS)
                     report("campaign dashboard", times, statements, dashboard_plain_times, len(plain_dashboard))
-                    overview_times, overview_statements = page_times(client, f"/reporting/?period={preset}")
+                    overview_times, overview_statements = page_times(client, f"/reporting/?period={preset}", REQUESTS)
                     report("organization overview", overview_times, overview_statements, overview_plain_times,
                            len(plain_overview))
                 if preset == "30d":

@@ -12,7 +12,7 @@ class CampaignFilterSet(django_filters.FilterSet):
     q = SearchFilter("name__icontains", "external_id__iexact", label="Name or external ID")
     status = django_filters.MultipleChoiceFilter(
         choices=CampaignStatus.choices, widget=forms.SelectMultiple(attrs={"size": 4}),
-        help_text="Archived campaigns show only when chosen here.",
+        help_text="Archived campaigns show only when chosen here.", distinct=False,  # a campaign's own field
     )
     active_now = YesNoFilter(label="Active")
     owner = django_filters.ModelChoiceFilter(queryset=lambda request: members_of(request.organization))

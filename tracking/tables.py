@@ -1,4 +1,5 @@
 import django_tables2 as tables
+from django.urls import reverse
 from django.utils.html import format_html
 
 from grids.tables import GridTable, StatusColumn
@@ -10,8 +11,7 @@ from .voice import ROUTING_LABELS
 
 class InteractionTable(GridTable):
     created_at = tables.DateTimeColumn(verbose_name="When", format="Y-m-d H:i:s")
-    campaign = tables.Column(accessor="campaign__name", verbose_name="Campaign",
-                             linkify=lambda record: record.campaign and record.campaign.get_absolute_url())
+    campaign = tables.Column(accessor="campaign__name", verbose_name="Campaign")
     integration = tables.Column(accessor="integration__name", verbose_name="Integration")
     outcome = StatusColumn()
     voucher = tables.Column(accessor="voucher__code", verbose_name="Voucher")
@@ -22,6 +22,13 @@ class InteractionTable(GridTable):
                   "redeemer_mobile", "redeemer_email", "redeemer_external_id", "voucher", "latency_ms",
                   "request_id", "message")
         order_by = ("-created_at",)
+
+    def render_campaign(self, value, record):
+        """The campaign's name, linked: one URL per campaign on the page (a page holds few campaigns)."""
+        urls = self.__dict__.setdefault("_campaign_urls", {})
+        if record.campaign_id not in urls:
+            urls[record.campaign_id] = reverse("campaigns:detail", args=[record.campaign_id])
+        return format_html('<a href="{}">{}</a>', urls[record.campaign_id], value)
 
 
 class TrackingNumberTable(GridTable):

@@ -43,7 +43,11 @@ class InteractionListView(GridView):
     empty_text = "No interactions yet: they appear as soon as an integration calls the API."
 
     def get_queryset(self):
-        return Interaction.objects.select_related("campaign", "integration", "voucher")
+        # Of the related rows the table shows a name or a code: read just those (a campaign row is wide).
+        return Interaction.objects.select_related("campaign", "integration", "voucher").only(
+            *(field.name for field in Interaction._meta.concrete_fields),
+            "campaign__name", "integration__name", "voucher__code",
+        )
 
 
 # --- tracking numbers -------------------------------------------------------------------------------
