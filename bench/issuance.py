@@ -25,6 +25,7 @@ from .award import (
     Run,
     Server,
     given_twice,
+    pooled,
     populate,
     reset,
     vacuum,
@@ -221,20 +222,6 @@ def main() -> None:
         counts = pool_counts(pool)
         vacuum()
     report(runs, generation, final, counts, twice, mismatches)
-
-
-def pooled(runs: list[Run]) -> Run:
-    """The runs of one kind as one: their requests over their seconds; the median of their p50 and p95."""
-    import statistics
-
-    return Run(
-        sum(r.requests for r in runs),
-        sum(r.seconds for r in runs),
-        sum(r.non_2xx for r in runs),
-        sum(r.errors for r in runs),
-        statistics.median(r.p50_ms for r in runs),
-        statistics.median(r.p95_ms for r in runs),
-    )
 
 
 def report(runs, generation, final: dict[str, int], counts: dict[str, int], twice: int, mismatches: list[str]) -> None:

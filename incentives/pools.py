@@ -279,7 +279,21 @@ def _issue_in_steps(pool: IncentivePool, external_issuee_id: str, integration: I
         first_for_issuee = not Issuance._base_manager.filter(
             code_id=code.pk, external_issuee_id=external_issuee_id
         ).exists()
-    issuance = Issuance._base_manager.create(
+    issuance = _record_event(Issuance, code, pool, external_issuee_id, integration)
+    IncentiveCode._base_manager.filter(pk=code.pk).update(
+        issued_count=F("issued_count") + 1,
+        issued_unique=F("issued_unique") + int(first_for_issuee),
+        updated_at=timezone.now(),
+    )
+    return event_entity(issuance, code)
+
+
+def _record_event(
+    model: type[Issuance | Redemption], code: IncentiveCode, pool: IncentivePool, external_issuee_id: str,
+    integration: Integration,
+) -> Issuance | Redemption:
+    """An issuance or a redemption of the code, in the name of the key's integration and campaign (003)."""
+    return model._base_manager.create(
         code=code,
         pool=pool,
         external_issuee_id=external_issuee_id,
@@ -287,12 +301,6 @@ def _issue_in_steps(pool: IncentivePool, external_issuee_id: str, integration: I
         referring_application=integration.name,
         referring_application_ref_id=integration.campaign.external_id,
     )
-    IncentiveCode._base_manager.filter(pk=code.pk).update(
-        issued_count=F("issued_count") + 1,
-        issued_unique=F("issued_unique") + int(first_for_issuee),
-        updated_at=timezone.now(),
-    )
-    return event_entity(issuance, code)
 
 
 def _issue_in_one_statement(
@@ -389,14 +397,7 @@ def redeem_code(
             raise AlreadyRedeemed(
                 f"Code {locked.code!r} was already redeemed" + ("." if unique else " by this issuee.")
             )
-        redemption = Redemption._base_manager.create(
-            code=locked,
-            pool=pool,
-            external_issuee_id=external_issuee_id,
-            issuee_id=issuee_id_for(pool.organization_id, external_issuee_id),
-            referring_application=integration.name,
-            referring_application_ref_id=integration.campaign.external_id,
-        )
+        redemption = _record_event(Redemption, locked, pool, external_issuee_id, integration)
         # Each issuee redeems a code at most once, so every redemption is also a unique one.
         IncentiveCode._base_manager.filter(pk=locked.pk).update(
             redeemed_count=F("redeemed_count") + 1, redeemed_unique=F("redeemed_unique") + 1, updated_at=timezone.now()
