@@ -5,30 +5,15 @@ finds its pool), at most the pool's ``max_characters`` long, and may not hold sp
 URLs: ``/api/v1/codes/{code}``). Every function expects the pool's organization scope to be active.
 """
 
-import re
-
 from django.core.files import File
 
 from .imports import CheckResult, Progress, batches, check_records, file_content, line_error, run_import
 from .models import CodeImport, IncentiveCode, IncentivePool
-from .pools import rearm_pools
+from .pools import code_problems, rearm_pools
 
 INSERT_BATCH_SIZE = 10_000
 LOOKUP_CHUNK = 10_000  # codes per `code__in` query when looking for codes the organization already has
 HEADER = "code"
-CODE_TEXT = re.compile(r"[^\s/]+")
-
-
-def code_problems(code: str, max_characters: int) -> list[str]:
-    """Why ``code`` cannot be a code of a pool with ``max_characters``: nothing when it can."""
-    if not code:
-        return ["the code is blank."]
-    problems = []
-    if len(code) > max_characters:
-        problems.append(f"code '{code}' is {len(code)} characters long; the pool allows at most {max_characters}.")
-    if not CODE_TEXT.fullmatch(code):
-        problems.append(f"code '{code}' holds a space or a '/': codes are sent in URLs.")
-    return problems
 
 
 def check_code_csv(data: bytes, pool: IncentivePool, progress: Progress | None = None) -> CheckResult:

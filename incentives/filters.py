@@ -42,16 +42,16 @@ class CodeFilterSet(django_filters.FilterSet):
     code = django_filters.CharFilter(lookup_expr="istartswith", label="Code starts with")
     pool = django_filters.ModelChoiceFilter(queryset=scoped(IncentivePool))
     active = YesNoFilter(label="Active")
-    issued = django_filters.BooleanFilter(field_name="issued_count", lookup_expr="gt", label="Issued",
-                                          method="filter_issued", widget=YesNoAnyWidget)
+    issued = django_filters.BooleanFilter(field_name="issued_count", label="Issued",
+                                          method="filter_at_least_once", widget=YesNoAnyWidget)
     redeemed = django_filters.BooleanFilter(field_name="redeemed_count", label="Redeemed",
-                                            method="filter_issued", widget=YesNoAnyWidget)
+                                            method="filter_at_least_once", widget=YesNoAnyWidget)
 
     class Meta:
         model = IncentiveCode
         fields = ["code", "pool", "active", "issued", "redeemed"]
 
-    def filter_issued(self, queryset, name, value):
+    def filter_at_least_once(self, queryset, name, value):
         """Issued (or redeemed) at least once, or never."""
         return queryset.filter(**{f"{name}__gt": 0}) if value else queryset.filter(**{name: 0})
 

@@ -5,6 +5,10 @@ changed with ``F()`` in the transaction that writes the issuance or redemption. 
 ``FOR UPDATE SKIP LOCKED`` without ordering, so concurrent issuances never wait on each other nor share a code.
 """
 
+import itertools
+import re
+import secrets
+import struct
 import uuid
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -20,7 +24,7 @@ from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.errors import Conflict, NotFound
+from accounts.errors import Conflict, DomainError, NotFound
 from accounts.scoping import organization_scope, scopes_disabled
 from campaigns.access import check_may_write
 from campaigns.models import Campaign, Integration
@@ -549,6 +553,22 @@ def send_low_threshold_email(pool: IncentivePool) -> None:
 
 # --- codes from a pattern ----------------------------------------------------------------------------
 
+# A code travels in URLs (``/api/v1/codes/{code}``): no spaces and no ``/``.
+CODE_TEXT = re.compile(r"[^\s/]+")
+
+
+def code_problems(code: str, max_characters: int) -> list[str]:
+    """Why ``code`` cannot be a code of a pool with ``max_characters``: nothing when it can."""
+    if not code:
+        return ["the code is blank."]
+    problems = []
+    if len(code) > max_characters:
+        problems.append(f"code '{code}' is {len(code)} characters long; the pool allows at most {max_characters}.")
+    if not CODE_TEXT.fullmatch(code):
+        problems.append(f"code '{code}' holds a space or a '/': codes are sent in URLs.")
+    return problems
+
+
 _PATTERN_ALPHABETS = {"#": "0123456789", "?": "ABCDEFGHJKLMNPQRSTUVWXYZ"}  # no I or O: read as 1 and 0
 _SPAN_CODES = 1 << 16  # the most renderings of one span of the pattern kept in a table while generating
 _INSERT_CHUNK = 50_000  # codes per INSERT statement
@@ -571,8 +591,9 @@ def generate_codes(pool: IncentivePool, *, pattern: str, count: int) -> int:
     again (oversized by the collisions seen, and then capped with ``LIMIT``). In one transaction: a pattern
     whose free codes run out adds nothing. Returns how many were added (``count``).
     """
-    from accounts.errors import DomainError
-
+    if not CODE_TEXT.fullmatch(pattern):
+        raise DomainError("Codes travel in URLs: no spaces and no '/' in the pattern.",
+                          fields={"pattern": ["Spaces or '/'."]})
     if len(pattern) > pool.max_characters:
         raise DomainError(f"Codes of this pattern are longer than the pool's {pool.max_characters} characters.",
                           fields={"pattern": ["Too long for this pool."]})
@@ -611,8 +632,6 @@ def _render(pattern: str, numbers: list[int]) -> list[str]:
     and holding at most ``_SPAN_CODES`` renderings, all made up front; a number is then one digit per span,
     taken span by span over the whole list (list comprehensions, not a call per code).
     """
-    import itertools
-
     cuts, size = [0], 1
     for i, char in enumerate(pattern):
         if char in _PATTERN_ALPHABETS:
@@ -640,9 +659,6 @@ def _render(pattern: str, numbers: list[int]) -> list[str]:
 def _draw_untried(capacity: int, size: int, tried: set[int]) -> list[int]:
     """``size`` distinct numbers below ``capacity``, uniformly at random (``secrets``), none of ``tried``; they
     join ``tried``."""
-    import secrets
-    import struct
-
     left = capacity - len(tried)
     if left <= 4 * size:  # little of the space left: pick among what is left
         rest = [number for number in range(capacity) if number not in tried]

@@ -1,3 +1,4 @@
+from collections.abc import Callable
 from functools import partial
 
 from django.contrib import messages
@@ -101,13 +102,13 @@ class CsvImportCreateView(AdminRequiredMixin, FormView):
     """Upload a CSV into a vault or a pool; the import runs in the background and its page follows it."""
 
     template_name = "incentives/import_form.html"
-    target_model: type[Vault | IncentivePool]
     job_model: type[CsvImport]
-    start = None  # (target, file, name, user) -> the import
+    start: Callable  # (target, file, name, user) -> the import, queued
     example = ""  # the start of a good file, shown under the form
 
     def dispatch(self, request, *args, **kwargs):
-        self.target = get_object_or_404(self.target_model.objects.all(), pk=kwargs["pk"])
+        target_model = self.job_model._meta.get_field(self.job_model.target_field).related_model
+        self.target = get_object_or_404(target_model.objects.all(), pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def get_context_data(self, **kwargs):
@@ -115,23 +116,21 @@ class CsvImportCreateView(AdminRequiredMixin, FormView):
 
     def form_valid(self, form):
         upload = form.cleaned_data["file"]
-        job = type(self).start(self.target, upload, upload.name, self.request.user)
+        job = self.start(self.target, upload, upload.name, self.request.user)
         return redirect(job)
 
 
 class VoucherImportCreateView(CsvImportCreateView):
     form_class = VoucherImportForm
-    target_model = Vault
     job_model = VoucherImport
-    start = start_voucher_import
+    start = staticmethod(start_voucher_import)
     example = "vendor,amount,currency,code,pin,expires_at,is_test\nACME,10.00,USD,ACME-0001,1234,2027-12-31,false"
 
 
 class CodeImportCreateView(CsvImportCreateView):
     form_class = CodeImportForm
-    target_model = IncentivePool
     job_model = CodeImport
-    start = start_code_import
+    start = staticmethod(start_code_import)
     example = "code\nSPRING-0001\nSPRING-0002"
 
 

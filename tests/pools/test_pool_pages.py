@@ -100,3 +100,13 @@ def test_the_campaign_edit_page_links_and_unlinks_pools(client, admin_user, orga
     assert client.post(f"/campaigns/{campaign.pk}/edit/", fields).status_code == 302
     with scopes_disabled():
         assert not campaign.pools.exists()
+
+
+def test_a_pattern_with_a_space_or_a_slash_is_refused(client, admin_user, organization, make_pool):
+    pool = make_pool(organization, name="Spring")
+    client.force_login(admin_user)
+    for pattern in ("SPRING ####", "SPRING/####"):
+        response = client.post(f"/incentives/pools/{pool.pk}/generate/", {"pattern": pattern, "count": 5})
+        assert response.status_code == 200 and response.context["form"].errors["pattern"]
+    with scopes_disabled():
+        assert not IncentiveCode.objects.filter(pool=pool).exists()
