@@ -133,8 +133,10 @@ def heading(text: str) -> None:
 @contextmanager
 def page_database(name: str) -> Iterator[str]:
     """``scratch_database`` for benchmarks that request pages in-process with Django's test client under
-    production settings: plain HTTP (no SSL redirect) and collected static files (the manifest storage)."""
+    production settings: plain HTTP (no SSL redirect), collected static files (the manifest storage) and
+    persistent database connections (production's CONN_MAX_AGE, not a new connection per request)."""
     os.environ["SECURE_SSL_REDIRECT"] = "0"
+    os.environ["CONN_MAX_AGE"] = "60"
     with scratch_database(name) as url:
         from django.core.management import call_command
 

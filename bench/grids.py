@@ -13,7 +13,7 @@ import os
 import re
 import time
 
-from . import heading, median, p95, page_database, page_times
+from . import heading, median, p95, page_database, page_times, timed
 
 DATABASE = "va_bench_grids"
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
@@ -65,33 +65,43 @@ def populate():
     return user, campaigns[7]
 
 
-def raw_times(statements: list[str]) -> list[float]:
-    from django.db import connection
+def raw_seconds(statements: list[str]) -> float:
+    from ._page_floor import run_statements
 
-    times = []
-    with connection.cursor() as cursor:
-        for _ in range(REQUESTS):
-            started = time.perf_counter()
-            for sql in statements:
-                cursor.execute(sql)
-                if cursor.description:
-                    cursor.fetchall()
-            times.append(time.perf_counter() - started)
-    return times
+    started = time.perf_counter()
+    run_statements(statements)
+    return time.perf_counter() - started
 
 
 def compare_page(client, label: str, url: str) -> None:
-    times, statements = page_times(client, url, REQUESTS)
-    # Only the grid's own statements: the session, user and membership lookups are not the page's SQL.
+    """The page against its SQL run raw, and against the floor: the same SQL behind one bare view with the
+    project's middleware and login (``_page_floor``). The three are taken in turn, request by request, so the
+    drift of this shared machine biases none of them."""
+    from django.test import override_settings
+
+    from . import _page_floor
+
+    _, statements = page_times(client, url, 0)  # warm, and the SQL of one request
+    # Only the grid's own statements: the session, user and membership lookups are the floor's, not the page's.
     grid_sql = [re.sub(r"^DECLARE .*? CURSOR WITH HOLD FOR ", "", s)  # choice lists iterate a server-side cursor
                 for s in statements if "django_session" not in s and "accounts_" not in s]
     if os.environ.get("BENCH_SHOW_SQL"):
         print("\n".join(grid_sql))
-    raw = raw_times(grid_sql)
-    ratio = median(times) / median(raw)
-    print(f"{label}: page p50 {median(times) * 1000:.1f} ms p95 {p95(times) * 1000:.1f} ms | raw SQL "
+    _page_floor.STATEMENTS[:] = grid_sql
+    page, raw, floor = [], [], []
+    with override_settings(ROOT_URLCONF="bench._page_floor"):
+        assert client.get(_page_floor.FLOOR_PATH).status_code == 200  # warm
+        for _ in range(REQUESTS):
+            page.append(timed(lambda: client.get(url))[0])
+            raw.append(raw_seconds(grid_sql))
+            floor.append(timed(lambda: client.get(_page_floor.FLOOR_PATH))[0])
+    ratio = median(page) / median(raw)
+    print(f"{label}: page p50 {median(page) * 1000:.1f} ms p95 {p95(page) * 1000:.1f} ms | raw SQL "
           f"({len(grid_sql)} statements) p50 {median(raw) * 1000:.1f} ms p95 {p95(raw) * 1000:.1f} ms | "
           f"ratio {ratio:.2f} (goal ≤ 3) {'OK' if ratio <= 3 else 'MISSED'}  [{len(statements)} queries in all]")
+    print(f"    floor (the same SQL behind a bare view with the login middleware): p50 {median(floor) * 1000:.1f} ms "
+          f"= {median(floor) / median(raw):.2f} × raw SQL; the page is {median(page) / median(floor):.2f} × the floor, "
+          f"{(median(page) - median(floor)) * 1000:.1f} ms of its own work")
 
 
 def peak_rss_mb() -> float:

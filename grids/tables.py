@@ -34,7 +34,7 @@ class GridTable(tables.Table):
     def header_html(self):
         """The header row's ``<th>``s, as django-tables2's bootstrap5 template writes them: each sortable header
         links to this page's query string with ``sort`` set to the column's next ordering."""
-        request = getattr(self, "request", None)  # set by the grid (Table(request=...))
+        request = getattr(self, "request", None)  # set by the grid
         params = dict(request.GET) if request is not None else {}
         sort_field = self.prefixed_order_by_field
         context = Context()

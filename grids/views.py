@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.views.generic import TemplateView
 from django_filters import FilterSet
 from django_tables2 import Table
@@ -119,10 +120,13 @@ class GridView(MemberRequiredMixin, TemplateView):
         rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
         style_filter_form(filterset.form)
         selectable = self.can_bulk()
+        # Not Table(request=...): its RequestConfig paginates at once, a COUNT that downloads and bulk actions
+        # never use; the page paginates in paginate().
         table = self.table_class(
-            rows, request=self.request, extra_columns=[("select", SelectColumn())] if selectable else None,
+            rows, extra_columns=[("select", SelectColumn())] if selectable else None,
             sequence=("select", "...") if selectable else None,
         )
+        table.request = self.request  # the sort links in the header keep the request's query string
         table.order_by = query.get("sort")  # validated against the table's sortable columns
         ordered = table.data.data
         ordering = list(ordered.query.order_by or ordered.model._meta.ordering)
@@ -133,11 +137,14 @@ class GridView(MemberRequiredMixin, TemplateView):
 
     # --- HTTP ------------------------------------------------------------------------------------
 
+    @cached_property
+    def saved_filter(self) -> SavedFilter | None:
+        """The user's saved filter for this grid: read once a request (the redirect and the page both ask)."""
+        return SavedFilter.objects.filter(user=self.request.user, grid=self.grid_name).first()
+
     def get(self, request, *args, **kwargs):
-        if not request.GET:
-            saved = SavedFilter.objects.filter(user=request.user, grid=self.grid_name).first()
-            if saved is not None:
-                return HttpResponseRedirect(f"{request.path}?{saved.query_string}")
+        if not request.GET and self.saved_filter is not None:
+            return HttpResponseRedirect(f"{request.path}?{self.saved_filter.query_string}")
         grid = self.build_grid()
         export_format = request.GET.get("format")
         if export_format in WRITERS:
@@ -199,7 +206,7 @@ class GridView(MemberRequiredMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = filter_query(self.request.GET)
-        saved = SavedFilter.objects.filter(user=self.request.user, grid=self.grid_name).first()
+        saved = self.saved_filter
         context.update(
             title=self.title or str(self.model._meta.verbose_name_plural).capitalize(),
             table=kwargs["grid"].table,

@@ -21,9 +21,6 @@ def check_code_csv(data: bytes, pool: IncentivePool, progress: Progress | None =
     first_line_of_code: dict[str, int] = {}
 
     def check_row(line: int, values: list[str], result: CheckResult) -> str | None:
-        if line == 1 and len(values) == 1 and values[0].strip().lower() == HEADER:
-            result.total_rows -= 1  # the header is not a code
-            return None
         if len(values) != 1:
             result.errors.append(line_error(line, f"Has {len(values)} values: write one code a line, no commas."))
             return None
@@ -37,9 +34,13 @@ def check_code_csv(data: bytes, pool: IncentivePool, progress: Progress | None =
         first_line_of_code[code] = line
         return code
 
-    result = check_records(data, check_row, noun="codes", progress=progress)
+    result = check_records(data, check_row, noun="codes", progress=progress, is_optional_header=_is_header)
     _check_codes_are_new(pool, first_line_of_code, result)
     return result.finish()
+
+
+def _is_header(values: list[str]) -> bool:
+    return len(values) == 1 and values[0].strip().lower() == HEADER
 
 
 def _check_codes_are_new(pool: IncentivePool, first_line_of_code: dict[str, int], result: CheckResult) -> None:

@@ -115,12 +115,13 @@ def check_records(
     noun: str,
     progress: Progress | None = None,
     check_header: Callable[[list[str], CheckResult], RowChecker | None] | None = None,
+    is_optional_header: Callable[[list[str]], bool] | None = None,
 ) -> CheckResult:
     """Read the whole file and pass every non-blank record to ``check_row``; nothing is written.
 
     Line numbers are the file's (a quoted value spanning lines counts from its first). With ``check_header``,
     the first record is the header: it returns the row checker to use (``check_row`` is then None), or None
-    after adding its errors.
+    after adding its errors. With ``is_optional_header``, a first record it accepts is a header and skipped.
     """
     result = CheckResult()
     text = decode(data, result)
@@ -139,6 +140,8 @@ def check_records(
             if check_row is None:
                 return result
         for line, values in rows:
+            if line == 1 and is_optional_header is not None and is_optional_header(values):
+                continue
             if not any(value.strip() for value in values):
                 continue  # blank lines (and the all-empty rows spreadsheets leave at the end) hold nothing
             result.total_rows += 1
