@@ -4,7 +4,9 @@ With 1,000,000 vouchers: the filtered voucher grid's server time (p50/p95, Djang
 middleware and rendering included) against the same page's SQL run raw; the CSV download's rows/s and peak
 memory growth against PostgreSQL ``COPY`` of the same rows. With 1,000,000 interactions over 90 days and 50
 campaigns: the interactions grid filtered by campaign and outcome, and the redeemer search, against their SQL.
-Goals: pages ≤ 3× raw SQL; download ≥ 0.2× COPY with memory growth ≤ 100 MB.
+Beside each page, its floor: the same SQL behind one bare view with the project's middleware and login
+(``_page_floor``), what any page costs here before its own work. Requests run on persistent connections, as in
+production. Goals: pages ≤ 3× raw SQL; download ≥ 0.2× COPY with memory growth ≤ 100 MB.
 
     python -m bench grids        # BENCH_ROWS=1000000 BENCH_REQUESTS=30 by default
 """
