@@ -75,6 +75,11 @@ def raw_seconds(statements: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def get_ok(client, url: str) -> None:
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+
+
 def compare_page(client, label: str, url: str) -> None:
     """The page against its SQL run raw, and against the floor: the same SQL behind one bare view with the
     project's middleware and login (``_page_floor``). The three are taken in turn, request by request, so the
@@ -92,11 +97,11 @@ def compare_page(client, label: str, url: str) -> None:
     _page_floor.STATEMENTS[:] = grid_sql
     page, raw, floor = [], [], []
     with override_settings(ROOT_URLCONF="bench._page_floor"):
-        assert client.get(_page_floor.FLOOR_PATH).status_code == 200  # warm
+        get_ok(client, _page_floor.FLOOR_PATH)  # warm
         for _ in range(REQUESTS):
-            page.append(timed(lambda: client.get(url))[0])
+            page.append(timed(lambda: get_ok(client, url))[0])
             raw.append(raw_seconds(grid_sql))
-            floor.append(timed(lambda: client.get(_page_floor.FLOOR_PATH))[0])
+            floor.append(timed(lambda: get_ok(client, _page_floor.FLOOR_PATH))[0])
     ratio = median(page) / median(raw)
     print(f"{label}: page p50 {median(page) * 1000:.1f} ms p95 {p95(page) * 1000:.1f} ms | raw SQL "
           f"({len(grid_sql)} statements) p50 {median(raw) * 1000:.1f} ms p95 {p95(raw) * 1000:.1f} ms | "
