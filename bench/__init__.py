@@ -108,19 +108,20 @@ def p95(values: list[float]) -> float:
     return sorted(values)[max(0, int(len(values) * 0.95) - 1)]
 
 
+def get_ok(client, url: str) -> None:
+    """GET ``url`` with Django's test client; anything but a 200 stops the benchmark."""
+    response = client.get(url)
+    assert response.status_code == 200, (url, response.status_code)
+
+
 def page_times(client, url: str, requests: int) -> tuple[list[float], list[str]]:
     """The seconds of ``requests`` GETs of ``url`` with Django's test client (after one to warm up), and the SQL
     statements of one more."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    assert client.get(url).status_code == 200  # warm
-    times = []
-    for _ in range(requests):
-        started = time.perf_counter()
-        response = client.get(url)
-        times.append(time.perf_counter() - started)
-        assert response.status_code == 200, (url, response.status_code)
+    get_ok(client, url)  # warm
+    times = [timed(lambda: get_ok(client, url))[0] for _ in range(requests)]
     with CaptureQueriesContext(connection) as queries:
         client.get(url)
     return times, [q["sql"] for q in queries.captured_queries]

@@ -15,7 +15,7 @@ import os
 import re
 import time
 
-from . import heading, median, p95, page_database, page_times, timed
+from . import get_ok, heading, median, p95, page_database, page_times, timed
 
 DATABASE = "va_bench_grids"
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
@@ -73,11 +73,6 @@ def raw_seconds(statements: list[str]) -> float:
     started = time.perf_counter()
     run_statements(statements)
     return time.perf_counter() - started
-
-
-def get_ok(client, url: str) -> None:
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.status_code)
 
 
 def compare_page(client, label: str, url: str) -> None:

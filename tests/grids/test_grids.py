@@ -150,7 +150,8 @@ def test_csv_download_holds_exactly_the_filtered_sorted_rows(client, organizatio
 
 
 def test_a_download_counts_no_rows_and_a_page_counts_once(client, organization, admin_user, make_vault):
-    """A download streams rows without the page's COUNT; a page counts once (not again for a second paginator)."""
+    """A download streams rows without the page's COUNT; a page counts once and reads the saved filter once, also
+    when an empty query string makes it look for a saved filter to redirect to."""
     make_vault(organization, vouchers=3)
     client.force_login(admin_user)
     url = reverse("incentives:voucher-list") + "?vendor=ACME"
@@ -160,6 +161,9 @@ def test_a_download_counts_no_rows_and_a_page_counts_once(client, organization, 
     with CaptureQueriesContext(connection) as queries:
         assert client.get(url).status_code == 200
     assert len([q for q in queries.captured_queries if "COUNT(" in q["sql"]]) == 1
+    assert len([q for q in queries.captured_queries if "grids_savedfilter" in q["sql"]]) == 1
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("incentives:voucher-list")).status_code == 200  # no saved filter: no redirect
     assert len([q for q in queries.captured_queries if "grids_savedfilter" in q["sql"]]) == 1
 
 
