@@ -1,7 +1,8 @@
 from django.urls import reverse
 
+from core.scoping import organization_scope, scopes_disabled
+
 from .models import Membership
-from .scoping import organization_scope, scopes_disabled
 
 SESSION_KEY = "organization_id"
 # Machine endpoints authenticate themselves (API keys, webhook signatures) and open their own scope;

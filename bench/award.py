@@ -129,9 +129,9 @@ def populate(count: int) -> tuple[str, int]:
     from django.db import connection, transaction
 
     from accounts.models import Organization, User
-    from accounts.scoping import scopes_disabled
     from campaigns.models import Campaign, Integration
-    from campaigns.services import create_integration
+    from campaigns.services.integrations import create_integration
+    from core.scoping import scopes_disabled
     from incentives.models import Vault, Voucher
 
     with scopes_disabled(), transaction.atomic():
@@ -236,7 +236,7 @@ def explain_pick(campaign_id: int, *, after: int | None = None) -> str:
     from django.db import connection, transaction
 
     from campaigns.models import Campaign
-    from incentives.awards import pick_queryset
+    from incentives.services.awards import pick_queryset
 
     campaign = Campaign._base_manager.get(pk=campaign_id)
     pick = pick_queryset(campaign, vendor="ACME", amount=Decimal("10.00"), currency="USD", is_test=False, after=after)

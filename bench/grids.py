@@ -26,8 +26,8 @@ def populate():
     from django.db import connection, transaction
 
     from accounts.models import Membership, Organization, User
-    from accounts.scoping import scopes_disabled
     from campaigns.models import Campaign
+    from core.scoping import scopes_disabled
     from incentives.models import Vault
 
     with scopes_disabled(), transaction.atomic(), connection.cursor() as cursor:
@@ -176,9 +176,9 @@ def main() -> None:
         )
         heading("interactions grid")
         compare_page(client, "interactions by campaign + outcome",
-                     f"/tracking/interactions/?campaign={campaign.pk}&outcome=exception")
-        compare_page(client, "interactions redeemer search", "/tracking/interactions/?redeemer=user4242@example.com")
-        _, statements = page_times(client, "/tracking/interactions/?redeemer=user4242@example.com", REQUESTS)
+                     f"/interactions/?campaign={campaign.pk}&outcome=exception")
+        compare_page(client, "interactions redeemer search", "/interactions/?redeemer=user4242@example.com")
+        _, statements = page_times(client, "/interactions/?redeemer=user4242@example.com", REQUESTS)
         heading("plan of the redeemer search's page query")
         explain([s for s in statements if "tracking_interaction" in s and "LIMIT" in s][0])
 

@@ -53,8 +53,8 @@ def issuance_script(pool_id: int) -> str:
 
 def add_pool(campaign_id: int):
     """A unique pool of the bench organization (no notification address), linked to the key's campaign."""
-    from accounts.scoping import scopes_disabled
     from campaigns.models import Campaign
+    from core.scoping import scopes_disabled
     from incentives.models import IncentivePool
 
     with scopes_disabled():
@@ -70,7 +70,7 @@ def generate(pool) -> tuple[float, int, dict[str, int]]:
     """Time ``generate_codes`` for CODES codes; then the organization's codes: total, distinct, off-pattern."""
     from django.db import connection
 
-    from incentives.pools import generate_codes
+    from incentives.services.codegen import generate_codes
 
     started = time.perf_counter()
     added = generate_codes(pool, pattern=PATTERN, count=CODES)
@@ -216,7 +216,7 @@ def main() -> None:
             server.stop()
         wait_for_quiet()
         final = issuance_counts(pool.pk)
-        from incentives.pools import pool_counts
+        from incentives.services.pools import pool_counts
 
         pool.refresh_from_db()
         counts = pool_counts(pool)

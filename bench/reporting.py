@@ -40,8 +40,8 @@ def populate():
     from django.db import connection, transaction
 
     from accounts.models import Membership, Organization, User
-    from accounts.scoping import scopes_disabled
     from campaigns.models import Campaign
+    from core.scoping import scopes_disabled
     from incentives.models import Vault
 
     with scopes_disabled(), transaction.atomic(), connection.cursor() as cursor:
@@ -200,7 +200,7 @@ def main() -> None:
         from django.test import Client, override_settings
         from django.utils import timezone
 
-        from accounts.scoping import scopes_disabled
+        from core.scoping import scopes_disabled
         from reporting.models import CampaignHourTotals, InteractionRollup
         from reporting.periods import preset_period
         from reporting.rollups import closed_until, roll_up_interactions, rollup_select_sql

@@ -27,7 +27,7 @@ def populate(count: int) -> None:
     from django.utils import timezone
 
     from accounts.models import Organization, User
-    from accounts.scoping import scopes_disabled
+    from core.scoping import scopes_disabled
     from incentives.models import Vault
 
     now = timezone.now()
@@ -150,7 +150,7 @@ def roll_raw() -> int:
 
 
 def roll_project() -> int:
-    from campaigns.services import refresh_campaign_statuses
+    from campaigns.services.statuses import refresh_campaign_statuses
 
     return refresh_campaign_statuses()
 

@@ -41,8 +41,8 @@ end
 
 
 def add_number(campaign_id: int) -> None:
-    from accounts.scoping import scopes_disabled
     from campaigns.models import Campaign
+    from core.scoping import scopes_disabled
     from tracking.models import TrackingNumber
 
     with scopes_disabled():
@@ -85,8 +85,8 @@ def main() -> None:
             Path(script.name).unlink()
         finally:
             server.stop()
-        from accounts.scoping import scopes_disabled
-        from tracking.models import Interaction
+        from core.scoping import scopes_disabled
+        from interactions.models import Interaction
 
         with scopes_disabled():
             logged = Interaction.objects.filter(kind=Interaction.Kind.CALL).count()

@@ -7,17 +7,9 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.scoping import OrganizationScopedManager
+from core.scoping import OrganizationScopedManager
 
 from .status import CampaignStatus, is_within_dates
-
-
-class CampaignQuerySet(models.QuerySet):
-    def with_active_now(self, now=None):
-        """``active_now``: the campaign's ``is_active`` computed in SQL, so grids can filter and sort on it."""
-        now = now or timezone.now()
-        within = models.Q(starts_at__lte=now) & (models.Q(ends_at__isnull=True) | models.Q(ends_at__gt=now))
-        return self.annotate(active_now=models.ExpressionWrapper(within, output_field=models.BooleanField()))
 
 
 class Campaign(models.Model):
@@ -53,7 +45,7 @@ class Campaign(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = OrganizationScopedManager(_manager_class=models.Manager.from_queryset(CampaignQuerySet))
+    objects = OrganizationScopedManager()
 
     class Meta:
         ordering = ["-created_at", "-pk"]

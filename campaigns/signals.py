@@ -11,7 +11,7 @@ from django.dispatch import receiver
 from incentives.models import Vault
 
 from .models import Campaign, Integration
-from .services import refresh_campaign_statuses
+from .services.statuses import refresh_campaign_statuses
 
 # Saving only these fields cannot move a status. Two sets: an integration's ``status`` does move its campaign's.
 _INERT_CAMPAIGN_FIELDS = frozenset({"status", "status_changed_at", "updated_at"})

@@ -1,24 +1,27 @@
-"""Campaign status rules (design §3), in one place.
+"""Campaign status rules (design §3) as pure functions: no model, no query.
 
-``compute_status`` is the rule as a pure function: the campaign page uses it to explain a status.
-``status_expression`` is the same rule as one SQL CASE, so ``refresh_campaign_statuses`` can move any
-number of campaigns in two set-based statements. A test checks the two agree on every boundary.
+``compute_status`` is the rule; ``status_now`` applies it to a stored campaign between two beat runs (its
+links are known only through the stored status); ``live_checklist`` explains a ``pending`` status. The same
+rule as SQL, for set-based updates, is ``campaigns.services.statuses.status_expression``; a test holds the
+two together on every boundary.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import models
+from django.db.models import TextChoices
 
 ARCHIVE_AFTER = timedelta(days=30)
 
 
-class CampaignStatus(models.TextChoices):
+class CampaignStatus(TextChoices):
     PENDING = "pending", "Pending"
     LIVE = "live", "Live"
     COMPLETED = "completed", "Completed"
     ARCHIVED = "archived", "Archived"
 
+
+ENDED = frozenset({CampaignStatus.COMPLETED, CampaignStatus.ARCHIVED})
 
 # Shown beside the grid, as the source documents define them.
 STATUS_DEFINITIONS = {
@@ -67,37 +70,17 @@ def compute_status(
     return StatusDecision(CampaignStatus.LIVE, Reason.LIVE)
 
 
-def _conditions(now: datetime):
-    """The rule's conditions as ORM expressions over a Campaign row, in the order compute_status tries them."""
-    from .models import Campaign, Integration
+def status_now(*, stored: str, starts_at: datetime, ends_at: datetime | None, now: datetime) -> CampaignStatus:
+    """The status at ``now`` of a campaign whose stored status the beat computed up to a minute ago.
 
-    has_vault = models.Exists(Campaign.vaults.through.objects.filter(campaign_id=models.OuterRef("pk")))
-    has_live_integration = models.Exists(
-        Integration._base_manager.filter(campaign_id=models.OuterRef("pk"), status=Integration.Status.LIVE)
-    )
-    return [
-        (models.Q(ends_at__lt=now - ARCHIVE_AFTER), CampaignStatus.ARCHIVED, Reason.ARCHIVED),
-        (models.Q(ends_at__lte=now), CampaignStatus.COMPLETED, Reason.COMPLETED),
-        (models.Q(starts_at__gt=now), CampaignStatus.PENDING, Reason.NOT_STARTED),
-        (~has_vault, CampaignStatus.PENDING, Reason.NO_VAULT),
-        (~has_live_integration, CampaignStatus.PENDING, Reason.NO_LIVE_INTEGRATION),
-    ]
-
-
-def status_expression(now: datetime) -> models.Case:
-    return models.Case(
-        *(models.When(condition, then=models.Value(status.value)) for condition, status, _ in _conditions(now)),
-        default=models.Value(CampaignStatus.LIVE.value),
-        output_field=models.CharField(),
-    )
-
-
-def reason_expression(now: datetime) -> models.Case:
-    return models.Case(
-        *(models.When(condition, then=models.Value(reason)) for condition, _, reason in _conditions(now)),
-        default=models.Value(Reason.LIVE),
-        output_field=models.CharField(),
-    )
+    The dates are read now; the links (a vault, a live integration) only through the stored status: a campaign
+    stored ``live`` had them at its last refresh, any other had not (so a campaign whose dates moved back into
+    range stays pending until the beat or an edit has looked at its links again).
+    """
+    ready = stored == CampaignStatus.LIVE
+    return compute_status(
+        starts_at=starts_at, ends_at=ends_at, has_vault=ready, has_live_integration=ready, now=now
+    ).status
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,8 @@
+"""Celery's entry points into the campaigns app: thin wrappers that only Celery imports."""
+
 from celery import shared_task
 
-from .services import refresh_campaign_statuses
+from .services.statuses import refresh_campaign_statuses
 
 
 @shared_task(name="campaigns.roll_campaign_statuses")

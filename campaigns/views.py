@@ -1,20 +1,19 @@
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import Count
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views import View
 from django.views.generic import DetailView, TemplateView, UpdateView
 from formtools.wizard.views import SessionWizardView
 
-from accounts.errors import DomainError
 from accounts.permissions import MemberRequiredMixin, can_manage_campaign
+from core.errors import DomainError
+from core.forms import show_on_form
 from grids.views import GridView
-from incentives.models import Voucher
+from incentives.services.vouchers import available_by_type, campaign_vouchers
 from tracking.numbers import with_state
 
-from . import services
 from .filters import CampaignFilterSet, IntegrationFilterSet
 from .forms import (
     CampaignBasicsForm,
@@ -25,13 +24,16 @@ from .forms import (
     IntegrationForm,
 )
 from .models import Campaign, Integration
+from .services import integrations
+from .services.campaigns import create_campaign
+from .services.statuses import with_active_now
 from .status import STATUS_DEFINITIONS, CampaignStatus, live_checklist
 from .tables import CampaignTable, IntegrationTable
 
 NEW_KEY_SESSION = "new_integration_key"  # a key shown once: kept in the session only until its page shows it
 
 
-def remember_new_key(request, issued: services.IssuedKey) -> None:
+def remember_new_key(request, issued: integrations.IssuedKey) -> None:
     request.session[NEW_KEY_SESSION] = {"integration": issued.integration.pk, "key": issued.key}
 
 
@@ -67,7 +69,7 @@ class CampaignListView(GridView):
     empty_text = "No campaigns yet."
 
     def get_queryset(self):
-        return Campaign.objects.with_active_now().select_related("owner")
+        return with_active_now(Campaign.objects.all()).select_related("owner")
 
 
 class CampaignDetailView(MemberRequiredMixin, DetailView):
@@ -80,11 +82,7 @@ class CampaignDetailView(MemberRequiredMixin, DetailView):
         campaign = self.object
         integrations = list(campaign.integrations.all())
         vaults = list(campaign.vaults.all())
-        voucher_types = (
-            Voucher.objects.filter(vault__campaigns=campaign, status=Voucher.Status.AVAILABLE).order_by()
-            .values("vault__name", "vendor", "amount", "currency", "is_test").annotate(available=Count("pk"))
-            .order_by("vault__name", "vendor", "amount", "currency", "is_test")
-        )
+        voucher_types = available_by_type(campaign_vouchers(campaign), "vault__name", "is_test")
         return super().get_context_data(
             integrations=integrations,
             vaults=vaults,
@@ -149,12 +147,12 @@ class CampaignWizardView(MemberRequiredMixin, SessionWizardView):
         basics, schedule = form_dict["basics"].cleaned_data, form_dict["schedule"].cleaned_data
         links, integration = form_dict["links"].cleaned_data, form_dict["integration"].cleaned_data
         with transaction.atomic():
-            campaign = services.create_campaign(
+            campaign = create_campaign(
                 self.request.organization, vaults=links.get("vaults", ()), pools=links.get("pools", ()),
                 **basics, **schedule,
             )
             if integration.get("name"):
-                remember_new_key(self.request, services.create_integration(
+                remember_new_key(self.request, integrations.create_integration(
                     campaign, name=integration["name"], status=integration["status"], created_by=self.request.user))
         return redirect("campaigns:created", pk=campaign.pk)
 
@@ -212,10 +210,9 @@ class IntegrationCreateView(ManageCampaignMixin, TemplateView):
         form = IntegrationForm(request.POST)
         if form.is_valid():
             try:
-                issued = services.create_integration(campaign, created_by=request.user, **form.cleaned_data)
+                issued = integrations.create_integration(campaign, created_by=request.user, **form.cleaned_data)
             except DomainError as error:
-                for field, problems in error.fields.items():
-                    form.add_error(field if field in form.fields else None, problems)
+                show_on_form(form, error)
             else:
                 remember_new_key(request, issued)
                 messages.success(request, "Integration created. Copy its key now: it is shown only once.")
@@ -265,10 +262,10 @@ class IntegrationActionView(MemberRequiredMixin, View):
         integration = self.get_integration()
         try:
             if self.action == "rotate":
-                remember_new_key(request, services.rotate_integration_key(integration))
+                remember_new_key(request, integrations.rotate_integration_key(integration))
                 messages.success(request, "New key issued; the old one no longer works. Copy it now.")
             else:
-                services.revoke_integration(integration)
+                integrations.revoke_integration(integration)
                 messages.success(request, "Integration revoked: its key is refused from now on.")
         except DomainError as error:
             messages.error(request, error.message)

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "campaigns",
     "incentives",
     "tracking",
+    "interactions",
     "reporting",
     "grids",
 ]
@@ -144,7 +145,7 @@ CELERY_BEAT_SCHEDULE = {
     "roll-up-interactions": {"task": "reporting.roll_up_interactions", "schedule": 300.0},
     # Low-threshold emails for pool crossings no issuance queued (codes deactivated, a lost task); re-arms too.
     "check-pool-thresholds": {"task": "incentives.check_pool_thresholds", "schedule": 60.0},
-    "prune-idempotency-records": {"task": "tracking.prune_idempotency_records", "schedule": 24 * 60 * 60.0},
+    "prune-idempotency-records": {"task": "interactions.prune_idempotency_records", "schedule": 24 * 60 * 60.0},
 }
 # How long a `reference` replays its first answer (design §8); after that the record is pruned.
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=90)

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.db import models
 
-from accounts.scoping import OrganizationScopedManager
+from core.scoping import OrganizationScopedManager
 
 
 class SavedFilter(models.Model):

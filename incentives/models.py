@@ -7,7 +7,7 @@ from django.db.models.functions import Lower
 from django.urls import reverse
 
 from accounts.currencies import validate_currency
-from accounts.scoping import OrganizationScopedManager
+from core.scoping import OrganizationScopedManager
 
 
 class Vault(models.Model):
@@ -51,7 +51,7 @@ class Voucher(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.AVAILABLE)
     awarded_at = models.DateTimeField(null=True, blank=True)
     interaction = models.ForeignKey(
-        "tracking.Interaction",
+        "interactions.Interaction",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,

@@ -2,7 +2,7 @@ from collections.abc import Callable
 from functools import partial
 
 from django.contrib import messages
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -10,8 +10,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django.views.generic import CreateView, DetailView, FormView, UpdateView
 
-from accounts.errors import DomainError
 from accounts.permissions import AdminRequiredMixin, MemberRequiredMixin, is_org_admin
+from core.errors import DomainError
+from core.forms import show_on_form
 from grids.views import BulkAction, GridView
 
 from .filters import (
@@ -23,7 +24,6 @@ from .filters import (
     VoucherFilterSet,
 )
 from .forms import CodeImportForm, GenerateCodesForm, PoolForm, VaultForm, VoucherImportForm
-from .imports import read_progress
 from .models import (
     CodeImport,
     CsvImport,
@@ -35,15 +35,19 @@ from .models import (
     Voucher,
     VoucherImport,
 )
-from .pools import generate_codes, pool_counts, set_codes_active, with_counts
-from .services import void_vouchers
+from .services.code_import import start_code_import
+from .services.codegen import generate_codes
+from .services.codes import set_codes_active
+from .services.imports import read_progress
+from .services.pools import pool_counts, with_counts
+from .services.voucher_import import start_voucher_import
+from .services.vouchers import available, void_vouchers
 from .tables import CodeTable, IssuanceTable, PoolTable, RedemptionTable, VaultTable, VoucherTable
-from .tasks import start_code_import, start_voucher_import
 
 
-def _voucher_count(**filters):
+def _voucher_count(*filters):
     """A per-vault count as a subquery, so the grid stays one query however many vouchers there are."""
-    counts = (Voucher._base_manager.filter(vault=OuterRef("pk"), **filters).order_by()
+    counts = (Voucher._base_manager.filter(*filters, vault=OuterRef("pk")).order_by()
               .values("vault").annotate(n=Count("pk")).values("n"))
     return Coalesce(Subquery(counts), 0)
 
@@ -59,7 +63,7 @@ class VaultListView(GridView):
         return is_org_admin(self.request.membership)
 
     def get_queryset(self):
-        return Vault.objects.annotate(available=_voucher_count(status=Voucher.Status.AVAILABLE), total=_voucher_count())
+        return Vault.objects.annotate(available=_voucher_count(available()), total=_voucher_count())
 
 
 class VaultDetailView(MemberRequiredMixin, DetailView):
@@ -71,7 +75,7 @@ class VaultDetailView(MemberRequiredMixin, DetailView):
     def get_context_data(self, **kwargs):
         by_type = (
             self.object.vouchers.order_by().values("vendor", "amount", "currency", "is_test")
-            .annotate(available=Count("pk", filter=Q(status=Voucher.Status.AVAILABLE)), total=Count("pk"))
+            .annotate(available=Count("pk", filter=available()), total=Count("pk"))
             .order_by("vendor", "amount", "currency", "is_test")
         )
         return super().get_context_data(
@@ -280,9 +284,7 @@ class GenerateCodesView(AdminRequiredMixin, FormView):
         try:
             added = generate_codes(self.pool, pattern=form.cleaned_data["pattern"], count=form.cleaned_data["count"])
         except DomainError as error:
-            for field, problems in (error.fields or {"__all__": [error.message]}).items():
-                for problem in problems:
-                    form.add_error(field if field in form.fields else None, problem)
+            show_on_form(form, error)
             return self.form_invalid(form)
         messages.success(self.request, f"{added} codes added.")
         return redirect(self.pool)

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Value
 from django.db.models.functions import Coalesce
 
-from accounts.scoping import OrganizationScopedManager
+from core.scoping import OrganizationScopedManager
 
 
 class InteractionRollup(models.Model):

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Count, DateTimeField, F, Func, Q, QuerySet, Sum, Value
 from django.db.models.functions import TruncDate, TruncHour
 
-from tracking.models import AWARDED, Interaction
+from interactions.models import Interaction, awarded
 
 from .models import CampaignHourTotals, InteractionRollup
 
@@ -110,11 +110,11 @@ class Source:
 
 RAW = Source(
     Interaction, "created_at", ("voucher__vendor", "voucher__amount", "voucher__currency", "voucher__is_test"),
-    AWARDED, None,
+    awarded(), None,
 )
 ROLLUPS = Source(
     InteractionRollup, "hour", ("voucher_vendor", "voucher_amount", "voucher_currency", "voucher_is_test"),
-    Q(kind=Interaction.Kind.AWARD, outcome=Interaction.Outcome.SUCCESS, voucher_vendor__isnull=False), "count",
+    awarded("voucher_vendor"), "count",
 )
 TOTALS = Source(CampaignHourTotals, "hour", None, None, "interactions", totals=True)
 METRICS = ("interactions", "awarded", "out_of_stock", "errors", "exceptions")

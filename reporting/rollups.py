@@ -18,11 +18,13 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Organization
 from incentives.models import Voucher
-from tracking.models import Interaction
+from interactions.models import Interaction, awarded
 
 from .models import CampaignHourTotals, InteractionRollup, RollupWatermark
 
@@ -90,21 +92,11 @@ def roll_up_interactions(now: datetime | None = None, *, rebuild: bool = False) 
                 [organizations, start, target],
             )
             written += cursor.rowcount
+            totals_sql, totals_params = _totals_select(organizations, start, target)
             cursor.execute(
-                f"""
-                INSERT INTO {totals} (organization_id, campaign_id, hour, interactions, awarded, out_of_stock, errors,
-                                      exceptions)
-                SELECT organization_id, campaign_id, hour, sum(count),
-                       coalesce(sum(count) FILTER (WHERE kind = 'award' AND outcome = 'success'
-                                                   AND voucher_vendor IS NOT NULL), 0),
-                       coalesce(sum(count) FILTER (WHERE outcome = 'out_of_stock'), 0),
-                       coalesce(sum(count) FILTER (WHERE outcome = 'error'), 0),
-                       coalesce(sum(count) FILTER (WHERE outcome = 'exception'), 0)
-                FROM {rollup}
-                WHERE organization_id = ANY(%s) AND hour >= %s AND hour < %s
-                GROUP BY 1, 2, 3
-                """,
-                [organizations, start, target],
+                f"INSERT INTO {totals} (organization_id, campaign_id, hour, interactions, awarded, out_of_stock, "
+                f"errors, exceptions) {totals_sql}",
+                totals_params,
             )
         every = [organization_id for organizations in since.values() for organization_id in organizations]
         if not every:
@@ -115,6 +107,25 @@ def roll_up_interactions(now: datetime | None = None, *, rebuild: bool = False) 
         )
     logger.info("Rolled up interactions until %s for %d organization(s): %d rows.", target, len(every), written)
     return written
+
+
+def _totals_select(organizations: list[int], start: datetime, end: datetime) -> tuple[str, tuple]:
+    """The hours' totals per campaign, from their rollup rows: the summary counts of ``reporting.queries``, with
+    "awarded" the one rule of ``interactions.models.awarded``."""
+    def counted(condition: Q | None = None) -> Coalesce:
+        return Coalesce(Sum("count", filter=condition), 0)
+
+    rows = (
+        InteractionRollup._base_manager.filter(organization_id__in=organizations, hour__gte=start, hour__lt=end)
+        .order_by().values("organization_id", "campaign_id", "hour")
+        .annotate(
+            interactions=Sum("count"), awarded=counted(awarded("voucher_vendor")),
+            out_of_stock=counted(Q(outcome=Interaction.Outcome.OUT_OF_STOCK)),
+            errors=counted(Q(outcome=Interaction.Outcome.ERROR)),
+            exceptions=counted(Q(outcome=Interaction.Outcome.EXCEPTION)),
+        )
+    )
+    return rows.query.sql_with_params()
 
 
 def rollup_select_sql() -> str:

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
 
-from django.db.models import Count
 from django.utils import timezone
 
 from accounts.models import Organization
 from campaigns.models import Campaign
-from incentives.models import Voucher
+from incentives.services.vouchers import available_by_type, campaign_vouchers
 
 from . import queries
 from .charts import Chart, Series, Table, day_label, hour_key, hour_label
@@ -125,8 +124,7 @@ def campaign_dashboard(campaign: Campaign, period: Period, *, now: datetime | No
                                                     campaign_id=campaign.pk)
     available = {
         VoucherType(row["vendor"], row["amount"], row["currency"], row["is_test"]): row["available"]
-        for row in Voucher.objects.filter(vault__campaigns=campaign, status=Voucher.Status.AVAILABLE)
-        .values("vendor", "amount", "currency", "is_test").annotate(available=Count("pk")).order_by()
+        for row in available_by_type(campaign_vouchers(campaign), "is_test")
     }
 
     current_total, previous_total = Counter(), Counter()

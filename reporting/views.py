@@ -16,6 +16,7 @@ from django.views.generic import TemplateView
 
 from accounts.permissions import MemberRequiredMixin
 from campaigns.models import Campaign
+from campaigns.services.statuses import with_active_now
 from grids.export import WRITERS, csv_response
 from grids.views import Grid, GridView
 
@@ -125,7 +126,7 @@ class OrganizationOverviewView(PeriodMixin, GridView):
         return super().get(request, *args, **kwargs)
 
     def get_queryset(self):
-        return Campaign.objects.with_active_now()
+        return with_active_now(Campaign.objects.all())
 
     def build_grid(self) -> Grid:
         filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset(), request=self.request)

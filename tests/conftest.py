@@ -8,8 +8,8 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
-from accounts.scoping import organization_scope, scopes_disabled
 from campaigns.models import Campaign
+from core.scoping import organization_scope, scopes_disabled
 from incentives.models import IncentiveCode, IncentivePool, Vault, Voucher
 
 pytest_plugins = ["tests.browser_support"]

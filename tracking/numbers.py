@@ -7,11 +7,12 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
-from accounts.errors import DomainError
-from accounts.scoping import organization_scope
 from campaigns.status import ARCHIVE_AFTER
+from core.errors import DomainError
+from core.scoping import organization_scope
+from interactions.models import Interaction
 
-from .models import Interaction, TrackingNumber
+from .models import TrackingNumber
 from .voice import Routing, number_state, twiml
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,6 @@ from . import views
 app_name = "tracking"
 
 urlpatterns = [
-    path("interactions/", views.InteractionListView.as_view(), name="interaction-list"),
     path("numbers/", views.TrackingNumberListView.as_view(), name="number-list"),
     path("numbers/new/", views.TrackingNumberCreateView.as_view(), name="number-create"),
     path("numbers/<int:pk>/", views.TrackingNumberDetailView.as_view(), name="number-detail"),

@@ -10,45 +10,19 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.generic import CreateView, DetailView, FormView, UpdateView
 from twilio.request_validator import RequestValidator
 
-from accounts.errors import DomainError
 from accounts.permissions import AdminRequiredMixin, MemberRequiredMixin, can_manage_campaign, is_org_admin
-from campaigns.status import STATUS_DEFINITIONS, CampaignStatus
 from campaigns.views import ManageCampaignMixin
+from core.errors import DomainError
+from core.forms import show_on_form
 from grids.views import GridView
 
 from . import numbers
-from .filters import InteractionFilterSet, TrackingNumberFilterSet
+from .filters import TrackingNumberFilterSet
 from .forms import ProvisionNumberForm, TrackingNumberForm
-from .models import Interaction, TrackingNumber
+from .models import TrackingNumber
 from .phone import pretty
-from .tables import InteractionTable, TrackingNumberTable
+from .tables import TrackingNumberTable
 from .voice import number_state
-
-OUTCOME_DEFINITIONS = {
-    "Success": "The request did what it asked: a voucher awarded, a code issued or redeemed, a call routed.",
-    "Out of stock": "No voucher of the requested type was left (out_of_vouchers), or no code (pool_exhausted).",
-    "Error": "The request was refused: invalid data, an unknown vendor, a campaign not live or ended, a limit.",
-    "Exception": "The application failed unexpectedly; the caller got internal_error. Worth a look.",
-}
-
-
-class InteractionListView(GridView):
-    model = Interaction
-    table_class = InteractionTable
-    filterset_class = InteractionFilterSet
-    title = "Interactions"
-    definitions = OUTCOME_DEFINITIONS | {
-        f"Campaign {CampaignStatus(status).label.lower()}": text for status, text in STATUS_DEFINITIONS.items()
-    }
-    empty_text = "No interactions yet: they appear as soon as an integration calls the API."
-
-    def get_queryset(self):
-        # Of the related rows the table shows a name or a code: read just those (a campaign row is wide).
-        return Interaction.objects.select_related("campaign", "integration", "voucher").only(
-            *(field.name for field in Interaction._meta.concrete_fields),
-            "campaign__name", "integration__name", "voucher__code",
-        )
-
 
 # --- tracking numbers -------------------------------------------------------------------------------
 
@@ -148,8 +122,7 @@ class ProvisionNumberView(ManageCampaignMixin, FormView):
                 number = numbers.add_number(self.request.organization, number=data["number"],
                                             forward_to=data["forward_to"], label=data["label"], campaign=self.campaign)
         except DomainError as error:
-            for field, problems in error.fields.items():
-                form.add_error(field if field in form.fields else None, problems)
+            show_on_form(form, error)
             return self.form_invalid(form)
         messages.success(self.request, f"{number} now rings through to {pretty(data['forward_to'])} for this campaign.")
         return redirect(self.campaign)

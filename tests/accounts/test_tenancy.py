@@ -6,9 +6,9 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django_scopes.exceptions import ScopeError
 
 from accounts.models import Membership
-from accounts.scoping import organization_scope, scopes_disabled
 from campaigns.models import Campaign, Integration
-from campaigns.services import create_integration
+from campaigns.services.integrations import create_integration
+from core.scoping import organization_scope, scopes_disabled
 from incentives.models import CodeImport, IncentivePool, Vault, Voucher, VoucherImport
 from tracking.models import TrackingNumber
 

@@ -9,11 +9,11 @@ from django.core.cache import cache
 from django.db import connections
 from django.test import Client
 
-from accounts.scoping import scopes_disabled
 from campaigns.models import Campaign, Integration
-from campaigns.services import create_integration
-from incentives import awards
+from campaigns.services.integrations import create_integration
+from core.scoping import scopes_disabled
 from incentives.models import Vault
+from incentives.services import awards
 
 
 @pytest.fixture(autouse=True)
@@ -39,7 +39,7 @@ class Setup:
         return self.integration(self.live_key)
 
     def integration(self, key: str) -> Integration:
-        from campaigns.services import find_integration_by_key
+        from api.keys import integration_for_key as find_integration_by_key
 
         return find_integration_by_key(key)
 

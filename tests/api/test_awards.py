@@ -8,11 +8,12 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from accounts.scoping import scopes_disabled
 from campaigns.models import Campaign, Integration
-from campaigns.services import refresh_campaign_statuses, revoke_integration
+from campaigns.services.integrations import revoke_integration
+from campaigns.services.statuses import refresh_campaign_statuses
+from core.scoping import scopes_disabled
 from incentives.models import Voucher
-from tracking.models import IdempotencyRecord, Interaction
+from interactions.models import IdempotencyRecord, Interaction
 
 from .conftest import award_body
 
@@ -306,7 +307,7 @@ def test_an_unexpected_error_is_internal_error_logged_outside_the_failed_transac
         raise RuntimeError("boom")
 
     # Fails after the voucher was picked and marked, inside the award's transaction (a reference makes one).
-    monkeypatch.setattr("incentives.awards.store_answer", explode)
+    monkeypatch.setattr("interactions.services.idempotency._keep", explode)
     response = api.post("/awards", award_body(reference="order-9"), key=setup.live_key)
     assert_error(response, 500, "internal_error")
     assert "boom" not in response.content.decode()
@@ -321,7 +322,7 @@ def test_an_unexpected_error_before_the_award_is_internal_error_too(setup, api, 
     def explode(*args, **kwargs):
         raise ZeroDivisionError
 
-    monkeypatch.setattr("incentives.awards.check_may_write", explode)
+    monkeypatch.setattr("incentives.services.awards.check_may_write", explode)
     assert_error(api.post("/awards", award_body(), key=setup.live_key), 500, "internal_error")
     logged = only_interaction(setup.campaign)
     assert (logged.outcome, logged.error_code, logged.http_status) == ("exception", "internal_error", 500)
@@ -332,7 +333,7 @@ def test_a_failure_before_the_operation_is_internal_error_with_its_request_id(se
     def database_down(key):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr("config.api.integration_and_requests", database_down)
+    monkeypatch.setattr("api.main.integration_and_requests", database_down)
     response = api.post("/awards", award_body(), key=setup.live_key, **{"X-Request-Id": "req-7"})
     assert_error(response, 500, "internal_error")
     assert response["X-Request-Id"] == "req-7"

@@ -5,11 +5,11 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from accounts.scoping import scopes_disabled
 from campaigns.models import Campaign
-from campaigns.services import revoke_integration
+from campaigns.services.integrations import revoke_integration
+from core.scoping import scopes_disabled
 from incentives.models import Voucher
-from tracking.models import Interaction
+from interactions.models import Interaction
 
 from .conftest import award_body
 

@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 
-from accounts.scoping import scopes_disabled
 from campaigns.models import Campaign, Integration
-from campaigns.services import create_integration
+from campaigns.services.integrations import create_integration
+from core.scoping import scopes_disabled
 from incentives.models import Voucher
-from tracking.models import Interaction
+from interactions.models import Interaction
 
 from .conftest import award_body, run_concurrently
 

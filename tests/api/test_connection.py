@@ -2,10 +2,10 @@
 
 from django.db import connection
 
-from accounts.scoping import scopes_disabled
-from campaigns.access import integration_for_key
+from api.keys import integration_for_key
 from campaigns.models import Integration
-from campaigns.services import create_integration
+from campaigns.services.integrations import create_integration
+from core.scoping import scopes_disabled
 
 from .conftest import award_body
 

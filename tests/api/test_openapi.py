@@ -14,8 +14,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from accounts.scoping import scopes_disabled
 from config.wsgi import application
+from core.scoping import scopes_disabled
 from incentives.models import IncentiveCode
 
 

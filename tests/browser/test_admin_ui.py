@@ -11,10 +11,10 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from accounts.models import Membership
-from accounts.scoping import scopes_disabled
+from api.keys import integration_for_key as find_integration_by_key
 from campaigns.models import Campaign
-from campaigns.services import find_integration_by_key
 from config import celery_app
+from core.scoping import scopes_disabled
 from incentives.models import IncentiveCode, IncentivePool, Vault, Voucher, VoucherImport
 from tracking.models import TrackingNumber
 

@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from api.keys import integration_for_key as find_integration_by_key
 from campaigns.models import CampaignStatus, Integration
-from campaigns.services import create_integration, find_integration_by_key
+from campaigns.services.integrations import create_integration
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("unscoped")]
 

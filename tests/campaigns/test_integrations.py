@@ -7,17 +7,17 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.errors import DomainError
+from api.keys import integration_for_key as find_integration_by_key
 from campaigns.models import Integration
-from campaigns.services import (
+from campaigns.services.integrations import (
     KEY_PREFIX_LENGTH,
     IntegrationNameTaken,
     create_integration,
-    find_integration_by_key,
     revoke_integration,
     rotate_integration_key,
     set_integration_status,
 )
+from core.errors import DomainError
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("unscoped")]
 
@@ -179,8 +179,8 @@ def test_integration_edit_page_switches_test_and_live_and_moves_the_campaign(cli
                                                                           make_campaign, make_vault):
     from django.urls import reverse
 
-    from accounts.scoping import scopes_disabled
-    from campaigns.services import create_integration
+    from campaigns.services.integrations import create_integration
+    from core.scoping import scopes_disabled
 
     campaign = make_campaign(organization, admin_user)
     with scopes_disabled():

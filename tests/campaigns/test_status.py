@@ -17,12 +17,8 @@ from hypothesis import strategies as st
 from accounts.models import Organization
 from campaigns import models as campaign_models
 from campaigns.models import Campaign, CampaignStatusChange, Integration
-from campaigns.services import (
-    create_integration,
-    refresh_campaign_statuses,
-    revoke_integration,
-    set_integration_status,
-)
+from campaigns.services.integrations import create_integration, revoke_integration, set_integration_status
+from campaigns.services.statuses import reason_expression, refresh_campaign_statuses, status_expression
 from campaigns.status import (
     ARCHIVE_AFTER,
     CampaignStatus,
@@ -30,8 +26,6 @@ from campaigns.status import (
     compute_status,
     is_within_dates,
     live_checklist,
-    reason_expression,
-    status_expression,
 )
 from campaigns.tasks import roll_campaign_statuses
 from incentives.models import Vault

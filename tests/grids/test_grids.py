@@ -12,9 +12,9 @@ from django.urls import reverse
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from accounts.scoping import scopes_disabled
 from campaigns.models import Campaign
-from campaigns.services import create_integration
+from campaigns.services.integrations import create_integration
+from core.scoping import scopes_disabled
 from grids.models import SavedFilter
 
 
@@ -29,8 +29,8 @@ def make_rows(grid: str, organization, owner, make_campaign, make_vault, n: int)
             if grid == "campaigns:integration-list":
                 with scopes_disabled():
                     create_integration(campaign, name="app")
-    elif grid == "tracking:interaction-list":
-        from tracking.models import Interaction
+    elif grid == "interactions:interaction-list":
+        from interactions.models import Interaction
 
         campaign = make_campaign(organization, owner)
         with scopes_disabled():
@@ -62,8 +62,8 @@ def make_rows(grid: str, organization, owner, make_campaign, make_vault, n: int)
 
 
 GRIDS = ["campaigns:list", "campaigns:integration-list", "incentives:vault-list", "incentives:voucher-list",
-         "tracking:interaction-list", "incentives:code-list", "incentives:issuance-list", "incentives:redemption-list",
-         "incentives:pool-list"]
+         "interactions:interaction-list", "incentives:code-list", "incentives:issuance-list",
+         "incentives:redemption-list", "incentives:pool-list"]
 
 
 @pytest.mark.parametrize("grid", GRIDS)
@@ -210,9 +210,9 @@ def test_campaign_grid_active_filter(client, organization, admin_user, make_camp
 
 
 def test_interaction_grid_searches_redeemers_and_filters(client, organization, admin_user, make_campaign, make_vault):
-    make_rows("tracking:interaction-list", organization, admin_user, make_campaign, make_vault, 5)
+    make_rows("interactions:interaction-list", organization, admin_user, make_campaign, make_vault, 5)
     client.force_login(admin_user)
-    url = reverse("tracking:interaction-list")
+    url = reverse("interactions:interaction-list")
     rows = csv_rows(client.get(url + "?redeemer=R3@example.com&format=csv"))
     header = rows[0]
     assert [r[header.index("Redeemer email")] for r in rows[1:]] == ["r3@example.com"]

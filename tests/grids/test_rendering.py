@@ -14,17 +14,17 @@ from django.test import RequestFactory
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from accounts.scoping import scopes_disabled
 from campaigns.models import Campaign
-from campaigns.services import create_integration
+from campaigns.services.integrations import create_integration
 from campaigns.tables import CampaignTable
+from core.scoping import scopes_disabled
 from grids.filters import YesNoAnyWidget
 from grids.tables import GridTable, SelectColumn
 from grids.widgets import GRID_FORM_RENDERER
 from incentives.models import Voucher
 from incentives.tables import VoucherTable
-from tracking.models import Interaction
-from tracking.tables import InteractionTable
+from interactions.models import Interaction
+from interactions.tables import InteractionTable
 
 WIDGETS = [
     (forms.TextInput(attrs={"class": "x", "data-q": 'a"<b>'}), "v<&>"),

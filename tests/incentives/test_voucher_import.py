@@ -16,19 +16,20 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from accounts.errors import DomainError
-from accounts.scoping import organization_scope, scopes_disabled
-from incentives import voucher_import as service
+from core.errors import DomainError
+from core.scoping import organization_scope, scopes_disabled
 from incentives.models import Voucher, VoucherImport
-from incentives.tasks import import_vouchers, start_voucher_import
-from incentives.voucher_import import (
+from incentives.services import voucher_import as service
+from incentives.services.imports import read_progress
+from incentives.services.voucher_import import (
     INSERT_BATCH_SIZE,
     VAULT_LOOKUP_CHUNK,
     check_voucher_csv,
     create_voucher_import,
-    read_import_progress,
     run_voucher_import,
+    start_voucher_import,
 )
+from incentives.tasks import import_vouchers
 
 HEADER = "vendor,amount,currency,code,pin,expires_at,is_test"
 BIG_ROWS = 150_000
@@ -399,7 +400,7 @@ def test_the_task_imports_after_the_commit_and_progress_reaches_100(
             voucher_import = start_voucher_import(gift_vault, upload, "vouchers.csv", user)
         # Nothing runs before the commit: the worker could not see the row yet.
         assert VoucherImport.objects.get(pk=voucher_import.pk).status == VoucherImport.Status.PENDING
-        assert read_import_progress(voucher_import.pk)["percent"] == 0
+        assert read_progress(VoucherImport, voucher_import.pk)["percent"] == 0
 
     assert len(callbacks) == 1
     voucher_import.refresh_from_db()
@@ -408,7 +409,8 @@ def test_the_task_imports_after_the_commit_and_progress_reaches_100(
     assert voucher_import.created_by == user
     assert voucher_import.content is None
     assert Voucher.objects.get(vault=gift_vault, code="T-2").is_test is True
-    assert read_import_progress(voucher_import.pk) == {"phase": "succeeded", "done": 2, "total": 2, "percent": 100}
+    progress = read_progress(VoucherImport, voucher_import.pk)
+    assert progress == {"phase": "succeeded", "done": 2, "total": 2, "percent": 100}
 
 
 def test_the_task_stores_the_errors_of_a_bad_file(
@@ -424,7 +426,7 @@ def test_the_task_stores_the_errors_of_a_bad_file(
     assert voucher_import.errors == [{"line": 3, "message": "amount 'x' is not a number (write it like 12.50)."}]
     assert (voucher_import.total_rows, voucher_import.imported_count) == (2, 0)
     assert not Voucher.objects.filter(vault=gift_vault).exists()
-    progress = read_import_progress(voucher_import.pk)
+    progress = read_progress(VoucherImport, voucher_import.pk)
     assert (progress["phase"], progress["percent"]) == ("failed", 100)
 
 

@@ -5,9 +5,9 @@ from dataclasses import dataclass
 import pytest
 from django.core.cache import cache
 
-from accounts.scoping import scopes_disabled
 from campaigns.models import Campaign, Integration
-from campaigns.services import create_integration
+from campaigns.services.integrations import create_integration
+from core.scoping import scopes_disabled
 from incentives.models import IncentiveCode, IncentivePool
 from tests.api.conftest import ApiCaller
 

@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.scoping import scopes_disabled
+from core.scoping import scopes_disabled
 from incentives.models import IncentiveCode, IncentivePool, Issuance, Redemption
 
 CODES = reverse("incentives:code-list")

@@ -3,12 +3,11 @@
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from accounts.scoping import organization_scope, scopes_disabled
-from incentives import code_import as service
-from incentives.code_import import check_code_csv, create_code_import, run_code_import
-from incentives.imports import read_progress
+from core.scoping import organization_scope, scopes_disabled
 from incentives.models import CodeImport, IncentiveCode, IncentivePool
-from incentives.tasks import start_code_import
+from incentives.services import code_import as service
+from incentives.services.code_import import check_code_csv, create_code_import, run_code_import, start_code_import
+from incentives.services.imports import read_progress
 
 
 def lines(*codes: str) -> bytes:

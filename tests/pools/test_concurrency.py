@@ -7,10 +7,10 @@ from collections import Counter
 
 from django.core import mail
 
-from accounts.scoping import scopes_disabled
+from core.scoping import scopes_disabled
 from incentives.models import IncentiveCode, IncentivePool, Issuance
+from interactions.models import Interaction
 from tests.api.conftest import ApiCaller, run_concurrently
-from tracking.models import Interaction
 
 THREADS = 16
 

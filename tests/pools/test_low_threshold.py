@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 from django.db import connections
 
-from accounts.scoping import scopes_disabled
+from core.scoping import scopes_disabled
 from incentives.models import IncentiveCode, IncentivePool
 from incentives.tasks import check_pool_thresholds
 
@@ -79,7 +79,7 @@ def test_the_beat_catches_a_crossing_by_deactivation_once_and_rearms_when_codes_
 
 
 def test_a_failed_send_leaves_the_pool_armed_for_the_retry(watched, monkeypatch):
-    from incentives import pools as pool_service
+    from incentives.services import thresholds as pool_service
 
     with scopes_disabled():
         IncentiveCode.objects.filter(pool=watched.unique).update(active=False)

@@ -1,6 +1,6 @@
 """Pool pages (design §5, §9): the grid with counts, the detail with codes, create and edit, codes from a pattern."""
 
-from accounts.scoping import scopes_disabled
+from core.scoping import scopes_disabled
 from incentives.models import IncentiveCode, IncentivePool
 
 

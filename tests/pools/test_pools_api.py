@@ -4,11 +4,11 @@ import uuid
 
 import pytest
 
-from accounts.scoping import scopes_disabled
 from campaigns.models import Integration
-from campaigns.services import create_integration
+from campaigns.services.integrations import create_integration
+from core.scoping import scopes_disabled
 from incentives.models import IncentiveCode, IncentivePool, Issuance, Redemption
-from tracking.models import IdempotencyRecord, Interaction
+from interactions.models import IdempotencyRecord, Interaction
 
 POOL_KEYS = {"id", "name", "issuance_allowed", "redemption_allowed", "incentive_codes", "distribution",
              "notification_email_address", "created_at", "updated_at", "url"}

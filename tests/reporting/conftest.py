@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts.models import Organization
-from accounts.scoping import scopes_disabled
 from campaigns.models import Campaign
+from core.scoping import scopes_disabled
 from incentives.models import Vault, Voucher
+from interactions.models import Interaction
 from reporting.periods import Period
-from tracking.models import Interaction
 
 LONDON = "Europe/London"
 ACME = ("ACME", Decimal("10.00"), "USD", False)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from accounts.scoping import scopes_disabled
+from core.scoping import scopes_disabled
 
 pytestmark = pytest.mark.browser
 

@@ -9,11 +9,11 @@ from django.conf import settings as django_settings
 from django.core.management import call_command
 from django.db import connection
 
-from accounts.scoping import scopes_disabled
+from core.scoping import scopes_disabled
+from interactions.models import Interaction
 from reporting import tasks
 from reporting.models import CampaignHourTotals, InteractionRollup, RollupWatermark
 from reporting.rollups import closed_until, roll_up_interactions
-from tracking.models import Interaction
 
 from .conftest import utc
 

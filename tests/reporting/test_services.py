@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.scoping import organization_scope, scopes_disabled
+from core.scoping import organization_scope, scopes_disabled
+from interactions.models import Interaction
 from reporting.models import InteractionRollup
 from reporting.periods import Period
 from reporting.rollups import roll_up_interactions
 from reporting.services import campaign_dashboard, organization_overview
-from tracking.models import Interaction
 
 from .conftest import NOW, utc
 

@@ -12,10 +12,10 @@ from django.core.management import call_command  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from accounts.scoping import scopes_disabled  # noqa: E402
 from campaigns.models import Campaign  # noqa: E402
+from core.scoping import scopes_disabled  # noqa: E402
 from incentives.models import IncentivePool  # noqa: E402
-from incentives.pools import generate_codes  # noqa: E402
+from incentives.services.codegen import generate_codes  # noqa: E402
 
 call_command("migrate", verbosity=0)
 out = io.StringIO()
@@ -50,7 +50,7 @@ answers["multi issuances"] = [post(f"/api/v1/pools/{shared.pk}/issuances", {"ext
 
 browser = Client()
 browser.force_login(User.objects.get(username="admin"))
-for path in ("/campaigns/", f"/campaigns/{campaign.pk}/", "/incentives/codes/", "/tracking/interactions/",
+for path in ("/campaigns/", f"/campaigns/{campaign.pk}/", "/incentives/codes/", "/interactions/",
              "/reporting/", f"/reporting/campaigns/{campaign.pk}/", f"/incentives/pools/{pool.pk}/"):
     answers[path] = browser.get(path).status_code
 

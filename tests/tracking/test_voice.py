@@ -7,8 +7,9 @@ from django.urls import reverse
 from django.utils import timezone
 from twilio.request_validator import RequestValidator
 
-from accounts.scoping import scopes_disabled
-from tracking.models import Interaction, TrackingNumber
+from core.scoping import scopes_disabled
+from interactions.models import Interaction
+from tracking.models import TrackingNumber
 from tracking.numbers import answer_call, with_state
 from tracking.voice import Routing, number_state
 

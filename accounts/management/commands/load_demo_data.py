@@ -8,11 +8,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Membership, Organization, User
-from accounts.scoping import organization_scope
 from campaigns.models import Campaign
-from campaigns.services import create_integration
+from campaigns.services.integrations import create_integration
+from core.scoping import organization_scope
 from incentives.models import Vault, Voucher
-from tracking.models import Interaction
+from interactions.models import Interaction
 
 DEMO_SLUG = "demo"
 VOUCHER_TYPES = [("ACME", Decimal("10.00")), ("ACME", Decimal("25.00")), ("Globex", Decimal("5.00"))]

@@ -7,10 +7,11 @@ line of the output, so a script can take it with ``| tail -n 1``.
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.errors import DomainError
-from accounts.scoping import organization_scope
 from campaigns.models import Integration
-from campaigns.services import create_integration, find_campaign_by_external_id
+from campaigns.services.campaigns import find_campaign_by_external_id
+from campaigns.services.integrations import create_integration
+from core.errors import DomainError
+from core.scoping import organization_scope
 
 NEW_STATUSES = (Integration.Status.TEST.value, Integration.Status.LIVE.value)
 

@@ -4,11 +4,11 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import DomainError
-from accounts.scoping import organization_scope, scopes_disabled
-from incentives.imports import import_percent
+from core.errors import DomainError
+from core.scoping import organization_scope, scopes_disabled
 from incentives.models import Vault, VoucherImport
-from incentives.voucher_import import create_voucher_import, run_voucher_import
+from incentives.services.imports import import_percent
+from incentives.services.voucher_import import create_voucher_import, run_voucher_import
 
 
 class Command(BaseCommand):

@@ -1,0 +1,254 @@
+"""Admitting an integration key (design §3 and §8): the key's lookup, its rate limit, its last use.
+
+A key is found by its SHA-256 digest in one prepared statement, refused at once when revoked, and rate
+limited per minute in the shared cache. What the key may write is the campaign's rule
+(``campaigns.services.integrations.check_may_write``).
+"""
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import cache
+
+from django.core.cache import caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import InterfaceError, OperationalError, connection
+from django.db.models import Q
+from django.utils import timezone
+from redis.exceptions import RedisError
+
+from accounts.models import Organization
+from campaigns.models import Campaign, Integration
+from campaigns.services.integrations import KEY_SCHEME, hash_key
+from core import sql
+from core.errors import DomainError
+
+logger = logging.getLogger(__name__)
+
+# last_used_at is bookkeeping: at most one UPDATE a minute per key, never a write per request.
+LAST_USED_PRECISION = timedelta(minutes=1)
+RATE_WINDOW_SECONDS = 60
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+
+
+class IntegrationRevoked(DomainError):
+    code = "integration_revoked"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def integration_for_key(key: str) -> Integration | None:
+    """``services.find_integration_by_key`` for the API's hot path: the same answer from one statement built once.
+
+    The integration comes with its campaign and organization loaded, as ``select_related`` would give them
+    (compiling that query through the ORM costs more than running it, on every request), and the campaign with
+    ``linked_vault_ids``: the vaults of its own organization linked to it, which an award draws from.
+    """
+    if not key or not key.startswith(KEY_SCHEME):
+        return None
+    return _integration_for_digest(hash_key(key))
+
+
+def _integration_for_digest(digest: str) -> Integration | None:
+    if connection.vendor != "postgresql":  # ``make run`` on SQLite: the ORM's way (the statement uses ARRAY)
+        return Integration._base_manager.select_related("campaign__organization").filter(key_hash=digest).first()
+    row = _first_statement(_integration_sql(), [digest])
+    if row is None:
+        return None
+    loaded, start = [], 0
+    for model, fields in _loaded_models():
+        loaded.append(model.from_db(connection.alias, fields, row[start : start + len(fields)]))
+        start += len(fields)
+    integration, campaign, organization = loaded
+    campaign._state.fields_cache["organization"] = organization
+    campaign.linked_vault_ids = tuple(row[start])
+    integration._state.fields_cache["campaign"] = campaign
+    return integration
+
+
+def _first_statement(statement: str, params: list) -> tuple | None:
+    """The request's first statement, standing in for the CONN_HEALTH_CHECKS probe (a ``SELECT 1`` round trip).
+
+    Same outcome as the probe, without its round trip: a persistent connection that went bad is dropped and the
+    statement runs once more on a new one. Inside a transaction there is no probe and no retry.
+    """
+    probe_due = (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    if probe_due:
+        connection.health_check_done = True
+    try:
+        return sql.fetchone(statement, params)
+    except (OperationalError, InterfaceError):
+        if not probe_due:
+            raise
+        connection.close()
+        return sql.fetchone(statement, params)
+
+
+@cache
+def _loaded_models() -> tuple[tuple[type, list[str]], ...]:
+    """The models the lookup loads, in the statement's order, with their fields' attnames."""
+    models = (Integration, Campaign, Organization)
+    return tuple((model, [field.attname for field in model._meta.concrete_fields]) for model in models)
+
+
+@cache
+def _integration_sql() -> str:
+    qn = connection.ops.quote_name
+    tables = [qn(model._meta.db_table) for model, _ in _loaded_models()]
+    columns = [
+        f"{table}.{qn(field.column)}"
+        for table, (model, _) in zip(tables, _loaded_models(), strict=True)
+        for field in model._meta.concrete_fields
+    ]
+    integration, campaign, organization = tables
+    links, vault = qn(Campaign.vaults.through._meta.db_table), qn(Campaign.vaults.field.related_model._meta.db_table)
+    columns.append(
+        f"ARRAY(SELECT {links}.{qn('vault_id')} FROM {links} "
+        f"JOIN {vault} ON {vault}.{qn('id')} = {links}.{qn('vault_id')} "
+        f"WHERE {links}.{qn('campaign_id')} = {campaign}.{qn('id')} "
+        f"AND {vault}.{qn('organization_id')} = {campaign}.{qn('organization_id')} ORDER BY 1)"
+    )
+    return (
+        f"SELECT {', '.join(columns)} FROM {integration} "
+        f"JOIN {campaign} ON {campaign}.{qn('id')} = {integration}.{qn('campaign_id')} "
+        f"JOIN {organization} ON {organization}.{qn('id')} = {campaign}.{qn('organization_id')} "
+        f"WHERE {integration}.{qn('key_hash')} = %s"
+    )
+
+
+def admit(integration: Integration, requests: "RequestCount", *, now: datetime | None = None) -> None:
+    """Let a request by this key in, or raise: revoked keys and keys over their rate are refused."""
+    if integration.status == Integration.Status.REVOKED:
+        raise IntegrationRevoked("This integration key has been revoked.")
+    limit = integration.rate_limit_per_minute
+    if limit is not None and requests.count > limit:
+        raise RateLimited(f"More than {limit} requests this minute for this key.", retry_after=requests.retry_after)
+    note_key_used(integration, now or timezone.now())
+
+
+@dataclass(frozen=True)
+class RequestCount:
+    """A key's requests in the current minute, this one included, and the seconds until the next minute."""
+
+    count: int
+    retry_after: int
+
+
+def integration_and_requests(key: str) -> tuple[Integration | None, RequestCount | None]:
+    """The key's integration (as ``integration_for_key``) and its requests this minute, in one wait.
+
+    A fixed window per key and minute in the shared cache, counted by the key's digest so that the INCR can go
+    out before the database is asked: its answer arrives while the integration is looked up. Unknown keys are
+    counted too (their counters expire with the minute); their count is never read.
+    """
+    if not key or not key.startswith(KEY_SCHEME):
+        return None, None
+    digest = hash_key(key)
+    now = time.time()
+    window = int(now // RATE_WINDOW_SECONDS)
+    with _counting(f"api-rate:{digest[:32]}:{window}") as counted:
+        integration = _integration_for_digest(digest)
+        if integration is None:
+            return None, None
+        count = counted()
+    return integration, RequestCount(count, max(1, int((window + 1) * RATE_WINDOW_SECONDS - now + 0.999)))
+
+
+@contextmanager
+def _counting(name: str) -> Iterator[Callable[[], int]]:
+    """Counts a request under ``name`` at once; the context's value reads the count (this request included)."""
+    cache = caches["default"]
+    if not isinstance(cache, RedisCache):
+        yield lambda: _count_in_window(cache, name)
+        return
+    # Django's incr() checks existence first (two round trips): one INCR, sent now and read when wanted.
+    redis_key = cache.make_and_validate_key(name)
+    pool = _redis_client(cache).connection_pool
+    try:
+        redis = pool.get_connection()
+    except RedisError:
+        _skipped()
+        yield lambda: 0
+        return
+    answer: list[int] = []
+
+    def counted() -> int:
+        if not answer:
+            try:
+                answer.append(int(redis.read_response()))
+                if answer[0] == 1:  # the window's first request gives it its expiry
+                    redis.send_command("EXPIRE", redis_key, RATE_WINDOW_SECONDS * 2)
+                    redis.read_response()
+            except RedisError:
+                _skipped()
+                redis.disconnect()
+                answer.append(0)
+        return answer[0]
+
+    try:
+        try:
+            redis.send_command("INCR", redis_key)
+        except RedisError:
+            _skipped()
+            redis.disconnect()
+            answer.append(0)
+        yield counted
+        counted()  # the reply is read before the connection goes back to the pool
+    except BaseException:
+        redis.disconnect()  # a reply may be pending: never hand that connection out again
+        raise
+    finally:
+        pool.release(redis)
+
+
+def _skipped() -> None:
+    # Fail open: an unreachable cache must not take the API down with it.
+    logger.warning("Rate limiting skipped: the cache did not answer", exc_info=True)
+
+
+def _count_in_window(cache, name: str) -> int:
+    """The same count with any other cache backend (add, then incr)."""
+    timeout = RATE_WINDOW_SECONDS * 2
+    if cache.add(name, 1, timeout):
+        return 1
+    try:
+        return cache.incr(name)
+    except ValueError:  # expired between add() and incr()
+        cache.add(name, 1, timeout)
+        return 1
+
+
+def _redis_client(cache: RedisCache):
+    """The backend's Redis client, made once: Django makes a new one per call, which costs more than the INCR."""
+    backend = cache._cache
+    client = getattr(backend, "_shared_write_client", None)
+    if client is None:
+        client = backend._shared_write_client = backend.get_client(write=True)
+    return client
+
+
+def note_key_used(integration: Integration, now: datetime) -> None:
+    """Move last_used_at forward when it is more than a minute old, with one conditional UPDATE."""
+    last = integration.last_used_at
+    if last is not None and now - last < LAST_USED_PRECISION:
+        return
+    stale = Q(last_used_at__isnull=True) | Q(last_used_at__lt=now - LAST_USED_PRECISION)
+    Integration._base_manager.filter(stale, pk=integration.pk).update(last_used_at=now)
+    integration.last_used_at = now

@@ -1,0 +1,235 @@
+"""The JSON API, ``/api/v1/`` (design §8): one NinjaAPI, the apps' routers, and one path every call takes.
+
+Every operation runs through ``answer``: it finds the integration from the bearer key (none: 401 and no
+interaction), opens the key's organization scope, refuses revoked keys and keys over their rate, runs
+the operation, writes the request's one interaction unless the operation's own transaction did, and
+puts ``X-Request-Id`` on the answer. Errors become the design's envelope in one place each.
+"""
+
+import json
+import logging
+import time
+import uuid
+from functools import wraps
+
+from django.core.exceptions import ImproperlyConfigured
+from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import re_path
+from django.views.decorators.csrf import csrf_exempt
+from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from campaigns.models import Integration
+from core.errors import DomainError, NotFound
+from core.scoping import organization_scope
+from interactions.models import Interaction
+from interactions.services.log import InteractionDraft, Redeemer
+
+from .awards import router as awards_router
+from .campaign import router as campaign_router
+from .envelope import status_of
+from .keys import RateLimited, Unauthorized, admit, integration_and_requests
+from .pools import router as pools_router
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID_HEADER = "X-Request-Id"
+INTERNAL_ERROR_MESSAGE = "Something went wrong on our side; quote the X-Request-Id if you contact us."
+
+
+class IntegrationKey(HttpBearer):
+    """``Authorization: Bearer <integration key>``; ``answer`` looked the key up before the operation runs."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Integration | None:
+        draft = getattr(request, "interaction_draft", None)
+        return draft.integration if draft is not None else None
+
+
+class VoucherAPI(NinjaAPI):
+    def _get_urls(self):
+        """Ninja's URLs, then one for anything else under /api/v1/ (an unknown path, a path parameter of the
+        wrong form): the API's own not_found rather than Django's HTML page."""
+        return [*super()._get_urls(), re_path(r"", not_found, name="not-found")]
+
+    def get_openapi_schema(self, **kwargs):
+        """Ninja's document, with the headers every answer carries."""
+        schema = super().get_openapi_schema(**kwargs)
+        for path_item in schema["paths"].values():
+            for operation in path_item.values():
+                for status, response in operation["responses"].items():
+                    headers = response.setdefault("headers", {})
+                    headers[REQUEST_ID_HEADER] = {
+                        "description": "The caller's own X-Request-Id when it sent one, else a new one.",
+                        "schema": {"type": "string"},
+                    }
+                    if int(status) == 429:
+                        headers["Retry-After"] = {
+                            "description": "Seconds until the key's rate limit resets.",
+                            "schema": {"type": "integer", "minimum": 1},
+                        }
+        return schema
+
+
+api = VoucherAPI(
+    title="Voucher admin API",
+    version="1",
+    description="Award vouchers and read your campaign with an integration key: `Authorization: Bearer <key>`.",
+    urls_namespace="api-v1",
+    auth=IntegrationKey(),
+)
+
+
+# --- one path for every call ------------------------------------------------------------------------
+
+
+def answer(run):
+    """Wraps an operation's ``run`` (auth, validation, view, error handlers) with the call's bookkeeping."""
+    view = run.__self__.view_func
+    kind = getattr(view, "interaction_kind", None)
+    if kind is None:
+        raise ImproperlyConfigured(f"API operation {view.__name__} must name its interaction kind with @records().")
+    success_status = view.success_status
+
+    @wraps(run)
+    def handle(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        started = time.perf_counter()
+        request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+        try:
+            response = _answer(request, run, args, kwargs, kind=kind, success_status=success_status,
+                               request_id=request_id, started=started)
+        except Exception:  # the database failed outside the operation (key lookup, the log itself)
+            logger.exception("API request failed (request id %s)", request_id)
+            response = error_response(InternalError(INTERNAL_ERROR_MESSAGE))
+        response[REQUEST_ID_HEADER] = request_id
+        return response
+
+    return handle
+
+
+def _answer(
+    request: HttpRequest, run, args, kwargs, *, kind: str, success_status: int, request_id: str, started: float
+) -> HttpResponse:
+    integration, requests = integration_and_requests(_bearer_token(request))
+    if integration is None:
+        return error_response(Unauthorized("Send a valid integration key: Authorization: Bearer <key>."))
+    draft = InteractionDraft(integration=integration, kind=kind, success_status=success_status,
+                             request_id=request_id, started=started)
+    request.interaction_draft = draft
+    with organization_scope(integration.campaign.organization):
+        try:
+            admit(integration, requests)
+        except DomainError as error:
+            response = on_domain_error(request, error)
+        else:
+            response = run(request, *args, **kwargs)
+        if not draft.written:
+            if draft.redeemer is None and draft.outcome != Interaction.Outcome.SUCCESS:
+                draft.redeemer = _redeemer_from_body(request)
+            draft.write(http_status=response.status_code)
+    return response
+
+
+api.add_decorator(answer, mode="view")  # ninja's "view" mode wraps Operation.run, auth and validation included
+
+
+def _bearer_token(request: HttpRequest) -> str:
+    scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+    return key.strip() if scheme.lower() == "bearer" else ""
+
+
+def _json_body(request: HttpRequest):
+    try:
+        return json.loads(request.body)
+    except ValueError:
+        return None
+
+
+def _redeemer_from_body(request: HttpRequest) -> Redeemer | None:
+    """For the log of a refused request: the redeemer as sent, when the body names one."""
+    body = _json_body(request)
+    redeemer = body.get("redeemer") if isinstance(body, dict) else None
+    if not isinstance(redeemer, dict):
+        return None
+    given = {name: redeemer.get(name) for name in ("mobile", "email", "external_id")}
+    return Redeemer(**{name: value for name, value in given.items() if isinstance(value, str)})
+
+
+# --- errors ---------------------------------------------------------------------------------------
+
+
+class InternalError(DomainError):
+    """The answer to anything unexpected (never raised: the handler of every other exception answers it)."""
+
+    code = "internal_error"
+
+
+def error_response(error: DomainError) -> HttpResponse:
+    body = {"status": "error", "error": {"code": error.code, "message": error.message, "fields": error.fields}}
+    response = HttpResponse(json.dumps(body), status=status_of(error), content_type="application/json")
+    if isinstance(error, RateLimited):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+@api.exception_handler(DomainError)
+def on_domain_error(request: HttpRequest, error: DomainError) -> HttpResponse:
+    draft = getattr(request, "interaction_draft", None)
+    if draft is not None:
+        draft.note_error(error.code, error.message, outcome=getattr(error, "outcome", Interaction.Outcome.ERROR))
+    return error_response(error)
+
+
+@api.exception_handler(NinjaValidationError)
+def on_invalid_request(request: HttpRequest, error: NinjaValidationError) -> HttpResponse:
+    if request.method == "POST" and not isinstance(_json_body(request), dict):
+        return on_domain_error(request, DomainError("Send a JSON object.", fields={"body": ["Not a JSON object."]}))
+    fields: dict[str, list[str]] = {}
+    for problem in error.errors:
+        location = [str(part) for part in problem.get("loc", ())]
+        if location[:1] == ["body"]:
+            location = location[2:]  # "body" and the operation's payload argument
+        elif location:
+            location = location[1:]  # "query", "path", "header"
+        message = str(problem.get("msg", "Invalid.")).removeprefix("Value error, ")
+        fields.setdefault(".".join(location) or "body", []).append(message)
+    names = ", ".join(fields)
+    return on_domain_error(request, DomainError(f"Check these fields: {names}.", fields=fields))
+
+
+@api.exception_handler(HttpError)
+def on_http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    if error.status_code == 401:
+        return on_domain_error(request, Unauthorized(str(error)))
+    if error.status_code == 404:
+        return on_domain_error(request, NotFound(str(error)))
+    # Ninja raises 400 for a body it cannot parse.
+    return on_domain_error(request, DomainError("The body is not valid JSON.", fields={"body": ["Malformed JSON."]}))
+
+
+@csrf_exempt
+def not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    response = error_response(NotFound("No such path in this API."))
+    response[REQUEST_ID_HEADER] = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
+    return response
+
+
+@api.exception_handler(Http404)
+def on_not_found(request: HttpRequest, error: Http404) -> HttpResponse:
+    return on_domain_error(request, NotFound("Not found, or not reachable with this key."))
+
+
+@api.exception_handler(Exception)
+def on_unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
+    request_id = request.headers.get(REQUEST_ID_HEADER, "")
+    logger.exception("API request failed (request id %s)", request_id or "generated")
+    draft = getattr(request, "interaction_draft", None)
+    if draft is not None:
+        draft.note_error("internal_error", f"{type(error).__name__}: {error}", outcome=Interaction.Outcome.EXCEPTION)
+    return error_response(InternalError(INTERNAL_ERROR_MESSAGE))
+
+
+api.add_router("", awards_router)
+api.add_router("", campaign_router)
+api.add_router("", pools_router)

@@ -1,0 +1,77 @@
+"""SQL helpers for the hot paths: prepared statements, literals for the planner, advisory locks.
+
+Django binds parameters on the client and never prepares (``prepare_threshold`` is off by default, for the
+sake of poolers). Planning the key lookup (three tables and a subquery) and the award (a three-part CTE) costs
+PostgreSQL more than running them, on every request, so these two statements are prepared with psycopg's
+server-side binding. They still go through Django's connection (its error wrapping, transaction state and, when
+queries are logged, its query log), and anything that is not a hot path keeps Django's way.
+
+A pooler in front of PostgreSQL must keep prepared statements working (PgBouncer 1.21+ with
+``max_prepared_statements``, or session pooling).
+"""
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import psycopg
+from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper
+
+_PLACEHOLDER = re.compile(r"%%|%s")
+_NEVER = 2**31
+
+
+def fetchone(sql: str, params: Sequence[Any]) -> tuple | None:
+    """Run ``sql`` (``%s`` placeholders, as Django's) as a prepared statement; its first row."""
+    connection.validate_no_broken_transaction()
+    connection.ensure_connection()
+    raw = connection.connection
+    if raw.prepare_threshold is None:
+        # Django turns psycopg's automatic preparing off (None), which also refuses explicit prepares; a
+        # threshold never reached keeps automatic preparing off and lets ``prepare=True`` through.
+        raw.prepare_threshold = _NEVER
+    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+        if connection.queries_logged:
+            logged = psycopg.ClientCursor(raw).mogrify(sql, params)
+            with CursorDebugWrapper(cursor, connection).debug_sql(logged):
+                cursor.execute(sql, params, prepare=True)
+        else:
+            cursor.execute(sql, params, prepare=True)
+        return cursor.fetchone()
+
+
+def inline(sql: str, params: Sequence[Any], *, keep: frozenset[int] = frozenset()) -> str:
+    """``sql`` with its parameters written in as literals, but for the positions in ``keep`` (left as ``%s``).
+
+    For a statement whose parameters are constant per cached copy: literals let the planner see them (a partial
+    index predicate matches only a literal) even in the generic plan of a prepared statement.
+    """
+    connection.ensure_connection()
+    literal = psycopg.ClientCursor(connection.connection).mogrify
+    values = iter(enumerate(params))
+    out, position = [], 0
+    for match in _PLACEHOLDER.finditer(sql):
+        out.append(sql[position : match.start()])
+        position = match.end()
+        if match.group() == "%%":
+            out.append("%%")
+            continue
+        index, value = next(values)
+        out.append("%s" if index in keep else literal("%s", [value]).replace("%", "%%"))
+    out.append(sql[position:])
+    return "".join(out)
+
+
+def advisory_lock(*keys: str) -> None:
+    """Transaction-scoped advisory locks on ``keys`` (taken in sorted order, so two callers never deadlock),
+    held until the caller's transaction ends.
+
+    Serializes writers of one logical thing that has no row to lock (a redeemer's awards, one issuee's writes
+    on a code). PostgreSQL only: on SQLite (``make run`` without a server) every write is serialized anyway.
+    """
+    if connection.vendor != "postgresql" or not keys:
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT " + ", ".join(["pg_advisory_xact_lock(hashtextextended(%s, 0))"] * len(keys)),
+                       sorted(keys))

@@ -1,0 +1,12 @@
+from django.contrib import admin
+
+from .models import Interaction
+
+
+@admin.register(Interaction)
+class InteractionAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "campaign", "kind", "outcome", "error_code", "http_status", "redeemer_email"]
+    list_filter = ["kind", "outcome"]
+    search_fields = ["redeemer_mobile", "redeemer_email", "redeemer_external_id", "request_id"]
+    raw_id_fields = ["campaign", "integration", "voucher"]
+    show_full_result_count = False

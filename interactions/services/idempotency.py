@@ -1,0 +1,155 @@
+"""Idempotent writes (design §8): a ``reference`` replays its first result and changes nothing.
+
+One helper, ``idempotent_write``, serves every write the API offers (awards, issuances, redemptions): claim
+the reference, run the write, keep its domain result beside the reference, all in one transaction. A copy that
+races the first waits on the reference's unique index and replays what the first kept. What is kept is the
+domain result (a dataclass, stored as JSON and read back into the same dataclass), never an HTTP answer: the
+API renders both the first result and its replays the same way, so they answer byte for byte the same.
+"""
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from core.errors import Conflict
+
+from ..models import IdempotencyRecord
+from .log import InteractionDraft
+
+
+class IdempotencyConflict(Conflict):
+    code = "idempotency_conflict"
+
+
+Result = TypeVar("Result")
+
+
+@dataclass(frozen=True)
+class Written(Generic[Result]):
+    """A write's domain result, and whether it is the replay of an earlier write (which changed nothing)."""
+
+    value: Result
+    replayed: bool = False
+
+
+def idempotent_write(
+    draft: InteractionDraft,
+    result_type: type[Result],
+    *,
+    reference: str | None,
+    request: dict[str, Any],
+    write: Callable[[], tuple[Result, bool]],
+    one_statement: bool = False,
+) -> Written[Result]:
+    """Run ``write`` once per ``reference`` of the draft's integration; a replay returns the first result.
+
+    ``write()`` returns its result (a dataclass of ``result_type``) and whether its own statement wrote the
+    request's interaction; otherwise the draft is written here, in the same transaction. ``request`` holds the
+    fields that make two requests the same. When ``one_statement`` (the write is atomic on its own) and there is
+    no reference, no transaction is opened: no BEGIN and COMMIT round trips on the hot path.
+    """
+    logged = False
+    with nullcontext() if one_statement and not reference else transaction.atomic():
+        record_id = None
+        if reference:
+            record_id, kept = _claim(draft.integration.pk, reference, request_fingerprint(request))
+            if record_id is None:
+                return Written(from_record(result_type, kept), replayed=True)
+        value, logged = write()
+        if record_id is not None:
+            _keep(record_id, value)
+        if not logged:
+            draft.write()
+    if logged:
+        draft.mark_written()  # its statement (or transaction) is through
+    return Written(value)
+
+
+def request_fingerprint(fields: dict[str, Any]) -> str:
+    """A stable digest of a request's meaningful fields, to tell a replay from a reuse of its reference."""
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _claim(integration_id: int, reference: str, fingerprint: str) -> tuple[int | None, Any]:
+    """Claim ``reference`` inside the caller's transaction: (the new record's id, None) when it is ours to
+    fulfil, (None, the kept result) when an earlier write holds it.
+
+    A copy of a request still in flight blocks on the unique index until that one commits (and is then
+    replayed) or rolls back (and this one proceeds). The same reference with other fields is a conflict.
+    """
+    meta = IdempotencyRecord._meta
+    qn = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {qn(meta.db_table)} ({qn('integration_id')}, {qn('reference')}, "
+            f"{qn('request_fingerprint')}, {qn('created_at')}) VALUES (%s, %s, %s, %s) "
+            f"ON CONFLICT ({qn('integration_id')}, {qn('reference')}) DO NOTHING RETURNING {qn('id')}",
+            [integration_id, reference, fingerprint, timezone.now()],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return row[0], None
+    first = (
+        IdempotencyRecord._base_manager.filter(integration_id=integration_id, reference=reference)
+        .values("request_fingerprint", "body")
+        .first()
+    )
+    if first is None:  # the first holder's row went away meanwhile (pruned): impossible inside one claim
+        raise IntegrityError(f"Reference {reference!r} vanished while being claimed.")
+    if first["request_fingerprint"] != fingerprint:
+        raise IdempotencyConflict(
+            "This reference was already used with a different request.", fields={"reference": ["Already used."]}
+        )
+    return None, first["body"]
+
+
+def _keep(record_id: int, value: Any) -> None:
+    """Keep the write's result beside its reference, in the write's transaction."""
+    IdempotencyRecord._base_manager.filter(pk=record_id).update(body=dataclasses.asdict(value))
+
+
+# --- a result kept as JSON, read back as itself ------------------------------------------------------------
+
+_FROM_JSON: dict[type, Callable[[Any], Any]] = {Decimal: Decimal, datetime: parse_datetime, UUID: UUID}
+
+
+def from_record(result_type: type[Result], data: dict[str, Any]) -> Result:
+    """The dataclass ``result_type`` from the JSON that ``dataclasses.asdict`` of one became (DjangoJSONEncoder
+    wrote decimals, datetimes and UUIDs as strings)."""
+    values = {}
+    for name, kind in _field_types(result_type).items():
+        value = data[name]
+        if value is not None and kind in _FROM_JSON:
+            value = _FROM_JSON[kind](value)
+        elif value is not None and dataclasses.is_dataclass(kind):
+            value = from_record(kind, value)
+        values[name] = value
+    return result_type(**values)
+
+
+@cache
+def _field_types(result_type: type) -> dict[str, type]:
+    """Each field's type, with ``X | None`` read as ``X``."""
+    hints = typing.get_type_hints(result_type)
+    types_ = {}
+    for field in dataclasses.fields(result_type):
+        kind = hints[field.name]
+        if isinstance(kind, types.UnionType):
+            kind = next(arg for arg in typing.get_args(kind) if arg is not type(None))
+        types_[field.name] = kind
+    return types_

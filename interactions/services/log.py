@@ -1,0 +1,136 @@
+"""Writing interactions (design §7).
+
+An API request makes one ``InteractionDraft`` when it knows its campaign; whatever happens next, the
+draft is written exactly once: inside the write's own transaction when the write succeeds (so the award
+and its log row commit together), otherwise after the answer is known, outside any failed transaction.
+"""
+
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from django.db import connection
+from django.utils import timezone
+
+from ..models import Interaction
+
+
+@dataclass(frozen=True)
+class Redeemer:
+    """Who receives an award: at least one identifier (design §8)."""
+
+    mobile: str = ""
+    email: str = ""
+    external_id: str = ""
+
+    def identifiers(self) -> dict[str, str]:
+        """The identifiers given, by Interaction column."""
+        given = {
+            "redeemer_mobile": self.mobile,
+            "redeemer_email": self.email,
+            "redeemer_external_id": self.external_id,
+        }
+        return {column: value for column, value in given.items() if value}
+
+
+@dataclass
+class InteractionDraft:
+    """The interaction one request will write: who asked, what, when it started, and how it went."""
+
+    integration: Any  # campaigns.Integration, with its campaign loaded
+    kind: str
+    success_status: int = 200  # the API's status for a new success, which a write that logs itself records
+    request_id: str = ""
+    started: float = field(default_factory=time.perf_counter)
+    redeemer: Redeemer | None = None
+    outcome: str = Interaction.Outcome.SUCCESS
+    error_code: str = ""
+    message: str = ""
+    written: bool = False
+
+    def note_error(self, code: str, message: str, *, outcome: str = Interaction.Outcome.ERROR) -> None:
+        self.outcome, self.error_code, self.message = outcome, code, message
+
+    def latency_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
+
+    def values(self, *, http_status: int | None = None, voucher_id: int | None = None) -> dict[str, Any]:
+        """The row, by model field attname, as it stands now (by default, as a new success)."""
+        campaign = self.integration.campaign
+        redeemer = self.redeemer or Redeemer()
+        return {
+            "organization_id": campaign.organization_id,
+            "campaign_id": campaign.pk,
+            "integration_id": self.integration.pk,
+            "kind": self.kind,
+            "outcome": self.outcome,
+            "error_code": self.error_code,
+            "message": _storable(self.message, 500),
+            "redeemer_mobile": _storable(redeemer.mobile, 32),
+            "redeemer_email": _storable(redeemer.email, 254),
+            "redeemer_external_id": _storable(redeemer.external_id, 200),
+            "voucher_id": voucher_id,
+            "http_status": self.success_status if http_status is None else http_status,
+            "latency_ms": self.latency_ms(),
+            "request_id": _storable(self.request_id, 100),
+            "created_at": timezone.now(),
+        }
+
+    def insert_params(self) -> list[Any]:
+        """The parameters of ``insert_interaction_sql()``, for a write that logs its own success."""
+        values = self.values()
+        return [values[attname] for attname in _INSERTED]
+
+    def mark_written(self) -> None:
+        if self.written:
+            raise RuntimeError("An interaction is written once per request.")
+        self.written = True
+
+    def write(self, *, http_status: int | None = None, voucher_id: int | None = None) -> Interaction:
+        """Write the row now (by default as a new success; after a failure, outside its failed transaction)."""
+        self.mark_written()
+        return Interaction._base_manager.create(**self.values(http_status=http_status, voucher_id=voucher_id))
+
+
+def _storable(text: str, length: int) -> str:
+    """As much of ``text`` as the column holds, without the NUL characters PostgreSQL refuses (a log never fails)."""
+    return text.replace("\x00", "")[:length]
+
+
+# The columns a write that logs itself inserts, in this order (the voucher comes from the write's own CTE).
+_INSERTED = (
+    "organization_id",
+    "campaign_id",
+    "integration_id",
+    "kind",
+    "outcome",
+    "error_code",
+    "message",
+    "redeemer_mobile",
+    "redeemer_email",
+    "redeemer_external_id",
+    "http_status",
+    "latency_ms",
+    "request_id",
+    "created_at",
+)
+
+
+@cache
+def insert_interaction_sql(source: str, voucher_column: str) -> str:
+    """``INSERT INTO interaction (...) SELECT ..., <voucher_column> FROM <source> RETURNING id, voucher_id``.
+
+    For a write that logs itself in the same statement: ``source`` names a CTE of that statement and
+    ``voucher_column`` its voucher id. The parameters are ``draft.insert_params()``; the caller marks the
+    draft written once its statement (or transaction) is through.
+    """
+    meta = Interaction._meta
+    qn = connection.ops.quote_name
+    columns = [meta.get_field(attname).column for attname in _INSERTED]  # get_field knows attnames too
+    columns.append(meta.get_field("voucher").column)
+    return (
+        f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
+        f"SELECT {', '.join(['%s'] * len(_INSERTED))}, {voucher_column} FROM {source} "
+        f"RETURNING {qn(meta.pk.column)}, {qn(meta.get_field('voucher').column)}"
+    )
