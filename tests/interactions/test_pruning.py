@@ -6,8 +6,8 @@ from django.utils import timezone
 
 from campaigns.services.integrations import create_integration
 from core.scoping import scopes_disabled
-from interactions.models import IdempotencyRecord
 from interactions import tasks
+from interactions.models import IdempotencyRecord
 from interactions.services import pruning
 
 
