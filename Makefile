@@ -20,6 +20,7 @@ run: setup
 
 test: setup system-packages services
 	$(TEST_ENV) $(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/pytest
 
@@ -27,7 +28,7 @@ bench: setup system-packages services
 	$(TEST_ENV) $(BIN)/python -m bench
 
 lint: setup
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/ruff check . && $(BIN)/lint-imports && $(BIN)/ruff format --check .
 
 check-deploy: setup
 	DEBUG=0 SECRET_KEY=$$(head -c 48 /dev/urandom | base64) ALLOWED_HOSTS=vouchers.example.com \

@@ -24,6 +24,7 @@ from .forms import (
     IntegrationForm,
 )
 from .models import Campaign, Integration
+from .permissions import ManageCampaignMixin
 from .services import integrations
 from .services.campaigns import create_campaign
 from .services.statuses import with_active_now
@@ -43,16 +44,6 @@ def pop_new_key(request, integration_pk: int | None) -> str | None:
         del request.session[NEW_KEY_SESSION]
         return stored["key"]
     return None
-
-
-class ManageCampaignMixin(MemberRequiredMixin):
-    """Views that change a campaign: admins, or the campaign's owner (403 for other members)."""
-
-    def get_campaign(self) -> Campaign:
-        campaign = get_object_or_404(Campaign.objects.all(), pk=self.kwargs["pk"])
-        if not can_manage_campaign(self.request.membership, campaign):
-            raise PermissionDenied("Only admins and the campaign's owner can manage it.")
-        return campaign
 
 
 # --- campaigns --------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.views.generic import CreateView, DetailView, FormView, UpdateView
 from twilio.request_validator import RequestValidator
 
 from accounts.permissions import AdminRequiredMixin, MemberRequiredMixin, can_manage_campaign, is_org_admin
-from campaigns.views import ManageCampaignMixin
+from campaigns.permissions import ManageCampaignMixin
 from core.errors import DomainError
 from core.forms import show_on_form
 from grids.views import GridView
