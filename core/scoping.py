@@ -1,10 +1,17 @@
-"""The one way queries are scoped to an organization.
+"""How queries are scoped to an organization.
 
-Every organization-owned model's default manager is a django-scopes ``ScopedManager``: outside an active
-scope any query on it raises ``ScopeError``, inside one it only ever sees the scope's organization.
-The request middleware opens the scope from the logged-in user's current organization, the API opens it
-from the integration key, and tasks and commands open it explicitly. A view that forgets nothing can
-still leak nothing: there is no unscoped path except ``scopes_disabled()``, which is greppable.
+Every organization-owned model's default manager (``objects``) is a django-scopes ``ScopedManager``: outside
+an active scope any query on it raises ``ScopeError``, inside one it only ever sees the scope's organization.
+The request middleware opens the scope from the logged-in user's current organization, the API opens it from
+the integration key, and tasks and commands open it explicitly. Pages and forms use ``objects`` only.
+
+Two paths are unscoped, both greppable:
+- ``scopes_disabled()``, for jobs and commands that work across organizations on purpose;
+- ``Model._base_manager``, Django's plain manager, for the hot paths that already hold the organization or a
+  parent row of it (the API after its key lookup, the award and issuance statements, set-based jobs) and for
+  rules that hold across organizations (a tracking number is unique everywhere). Such a query must name the
+  organization or a row already scoped in its filter; the scope's extra join would cost the hot path for no
+  gain. Nothing else uses it, but for a subquery correlated to a row the scope already filtered.
 """
 
 from django_scopes import ScopedManager, scope, scopes_disabled

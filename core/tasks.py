@@ -22,6 +22,8 @@ def queue_after_commit(task_name: str, *args: int | str) -> None:
 
 
 def _send(task_name: str, args: tuple) -> None:
+    if task_name not in current_app.tasks:
+        current_app.loader.import_default_modules()  # autodiscovery, once per process: a web process has none
     try:
         current_app.tasks[task_name].apply_async(args)
     except (BrokerError, OSError):
