@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import models
 from django.utils import timezone
 
+from campaigns.services.statuses import ended, within_dates
 from campaigns.status import ARCHIVE_AFTER
 from core.errors import DomainError
 from core.scoping import organization_scope
@@ -21,11 +22,9 @@ logger = logging.getLogger(__name__)
 def with_state(numbers: models.QuerySet[TrackingNumber], now: datetime | None = None) -> models.QuerySet:
     """Annotate ``state`` (dial / referral / not_in_service), the SQL twin of ``voice.number_state``."""
     now = now or timezone.now()
-    active = models.Q(campaign__starts_at__lte=now) & (
-        models.Q(campaign__ends_at__isnull=True) | models.Q(campaign__ends_at__gt=now)
-    )
-    referral = models.Q(campaign__end_behavior="referral", campaign__ends_at__lte=now,
-                        campaign__ends_at__gte=now - ARCHIVE_AFTER)
+    active = within_dates(now, via="campaign__")
+    referral = ended(now, via="campaign__") & models.Q(campaign__end_behavior="referral",
+                                                      campaign__ends_at__gte=now - ARCHIVE_AFTER)
     return numbers.annotate(state=models.Case(
         models.When(active, then=models.Value(Routing.DIAL.value)),
         models.When(referral, then=models.Value(Routing.REFERRAL.value)),

@@ -37,8 +37,12 @@ def ended(now: datetime, via: str = "") -> models.Q:
 
 
 def within_dates(now: datetime, via: str = "") -> models.Q:
-    """``is_active`` (``campaigns.status.is_within_dates``): ``now`` within [starts_at, ends_at)."""
-    return ~not_started(now, via) & (models.Q(**{f"{via}ends_at__isnull": True}) | ~ended(now, via))
+    """``is_active`` (``campaigns.status.is_within_dates``): ``now`` within [starts_at, ends_at).
+
+    Written without negations: through a nullable relation (a number with no campaign) a negated condition
+    would hold for the missing row."""
+    started = models.Q(**{f"{via}starts_at__lte": now})
+    return started & (models.Q(**{f"{via}ends_at__isnull": True}) | models.Q(**{f"{via}ends_at__gt": now}))
 
 
 def with_active_now(campaigns: models.QuerySet, now: datetime | None = None) -> models.QuerySet:

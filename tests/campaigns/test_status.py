@@ -18,7 +18,12 @@ from accounts.models import Organization
 from campaigns import models as campaign_models
 from campaigns.models import Campaign, CampaignStatusChange, Integration
 from campaigns.services.integrations import create_integration, revoke_integration, set_integration_status
-from campaigns.services.statuses import reason_expression, refresh_campaign_statuses, status_expression
+from campaigns.services.statuses import (
+    reason_expression,
+    refresh_campaign_statuses,
+    status_expression,
+    with_active_now,
+)
 from campaigns.status import (
     ARCHIVE_AFTER,
     CampaignStatus,
@@ -26,6 +31,7 @@ from campaigns.status import (
     compute_status,
     is_within_dates,
     live_checklist,
+    status_now,
 )
 from campaigns.tasks import roll_campaign_statuses
 from incentives.models import Vault
@@ -295,6 +301,32 @@ def test_compute_status_and_status_expression_agree_on_a_grid(organization, admi
     assert stored == {pk: d.status.value for pk, d in expected.items()}
     reasons = dict(CampaignStatusChange._base_manager.filter(campaign__in=expected).values_list("campaign", "reason"))
     assert reasons == {pk: d.reason for pk, d in expected.items() if d.status != PENDING}
+
+
+def test_within_dates_and_status_now_agree_with_their_rules_on_a_grid(organization, admin_user, make_vault):
+    """"Within its dates" as Python and as SQL, and the status between two beat runs (``status_now``) as the
+    rule applied to the stored status, on every boundary."""
+    specs = [
+        (NOW + start, None if end is None else NOW + end, has_vault, statuses)
+        for start, end, has_vault, statuses in itertools.product(START_OFFSETS, END_OFFSETS, (True,), (("live",),))
+        if end is None or end > start
+    ]
+    campaigns = bulk_campaigns(organization, admin_user, specs, prefix="dates", vault=make_vault(organization))
+    active = dict(with_active_now(Campaign._base_manager.filter(pk__in=[c.pk for c in campaigns]), NOW)
+                  .values_list("pk", "active_now"))
+    assert active == {c.pk: is_within_dates(c.starts_at, c.ends_at, NOW) for c in campaigns}
+    assert set(active.values()) == {True, False}
+    for campaign in campaigns:
+        starts_at, ends_at = campaign.starts_at, campaign.ends_at
+        for stored in CampaignStatus:
+            # The dates are read now; the links only through the stored status.
+            if ends_at is not None and ends_at <= NOW:
+                expected = ARCHIVED if ends_at < NOW - ARCHIVE_AFTER else COMPLETED
+            elif stored in (COMPLETED, ARCHIVED) or starts_at > NOW:
+                expected = PENDING
+            else:
+                expected = stored
+            assert status_now(stored=stored, starts_at=starts_at, ends_at=ends_at, now=NOW) == expected
 
 
 ANCHORS = [timedelta(0), -ARCHIVE_AFTER, -10 * DAY, 10 * DAY]
