@@ -1,24 +1,18 @@
 """Admitting an integration key (design §3 and §8): the key's lookup, its rate limit, its last use.
 
 A key is found by its SHA-256 digest in one prepared statement, refused at once when revoked, and rate
-limited per minute in the shared cache. What the key may write is the campaign's rule
-(``campaigns.services.integrations.check_may_write``).
+limited per minute in the shared cache (``api.ratelimit``). What the key may write is the campaign's rule
+(``campaigns.services.statuses.check_may_write``).
 """
 
-import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 
-from django.core.cache import caches
-from django.core.cache.backends.redis import RedisCache
 from django.db import InterfaceError, OperationalError, connection
 from django.db.models import Q
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from accounts.models import Organization
 from campaigns.models import Campaign, Integration
@@ -26,7 +20,7 @@ from campaigns.services.integrations import KEY_SCHEME, hash_key
 from core import sql
 from core.errors import DomainError
 
-logger = logging.getLogger(__name__)
+from .ratelimit import counting
 
 # last_used_at is bookkeeping: at most one UPDATE a minute per key, never a write per request.
 LAST_USED_PRECISION = timedelta(minutes=1)
@@ -50,11 +44,13 @@ class RateLimited(DomainError):
 
 
 def integration_for_key(key: str) -> Integration | None:
-    """``services.find_integration_by_key`` for the API's hot path: the same answer from one statement built once.
+    """The integration of a bearer key, or None: one prepared statement, built once per process.
 
-    The integration comes with its campaign and organization loaded, as ``select_related`` would give them
-    (compiling that query through the ORM costs more than running it, on every request), and the campaign with
-    ``linked_vault_ids``: the vaults of its own organization linked to it, which an award draws from.
+    Unscoped: the key is what tells us the organization; revoked integrations are returned so the API can
+    answer ``integration_revoked`` rather than ``unauthorized``. The integration comes with its campaign and
+    organization loaded, as ``select_related`` would give them (compiling that query through the ORM costs
+    more than running it, on every request), and the campaign with ``linked_vault_ids``: the vaults of its own
+    organization linked to it, which an award draws from.
     """
     if not key or not key.startswith(KEY_SCHEME):
         return None
@@ -163,85 +159,12 @@ def integration_and_requests(key: str) -> tuple[Integration | None, RequestCount
     digest = hash_key(key)
     now = time.time()
     window = int(now // RATE_WINDOW_SECONDS)
-    with _counting(f"api-rate:{digest[:32]}:{window}") as counted:
+    with counting(f"api-rate:{digest[:32]}:{window}", RATE_WINDOW_SECONDS) as counted:
         integration = _integration_for_digest(digest)
         if integration is None:
             return None, None
         count = counted()
     return integration, RequestCount(count, max(1, int((window + 1) * RATE_WINDOW_SECONDS - now + 0.999)))
-
-
-@contextmanager
-def _counting(name: str) -> Iterator[Callable[[], int]]:
-    """Counts a request under ``name`` at once; the context's value reads the count (this request included)."""
-    cache = caches["default"]
-    if not isinstance(cache, RedisCache):
-        yield lambda: _count_in_window(cache, name)
-        return
-    # Django's incr() checks existence first (two round trips): one INCR, sent now and read when wanted.
-    redis_key = cache.make_and_validate_key(name)
-    pool = _redis_client(cache).connection_pool
-    try:
-        redis = pool.get_connection()
-    except RedisError:
-        _skipped()
-        yield lambda: 0
-        return
-    answer: list[int] = []
-
-    def counted() -> int:
-        if not answer:
-            try:
-                answer.append(int(redis.read_response()))
-                if answer[0] == 1:  # the window's first request gives it its expiry
-                    redis.send_command("EXPIRE", redis_key, RATE_WINDOW_SECONDS * 2)
-                    redis.read_response()
-            except RedisError:
-                _skipped()
-                redis.disconnect()
-                answer.append(0)
-        return answer[0]
-
-    try:
-        try:
-            redis.send_command("INCR", redis_key)
-        except RedisError:
-            _skipped()
-            redis.disconnect()
-            answer.append(0)
-        yield counted
-        counted()  # the reply is read before the connection goes back to the pool
-    except BaseException:
-        redis.disconnect()  # a reply may be pending: never hand that connection out again
-        raise
-    finally:
-        pool.release(redis)
-
-
-def _skipped() -> None:
-    # Fail open: an unreachable cache must not take the API down with it.
-    logger.warning("Rate limiting skipped: the cache did not answer", exc_info=True)
-
-
-def _count_in_window(cache, name: str) -> int:
-    """The same count with any other cache backend (add, then incr)."""
-    timeout = RATE_WINDOW_SECONDS * 2
-    if cache.add(name, 1, timeout):
-        return 1
-    try:
-        return cache.incr(name)
-    except ValueError:  # expired between add() and incr()
-        cache.add(name, 1, timeout)
-        return 1
-
-
-def _redis_client(cache: RedisCache):
-    """The backend's Redis client, made once: Django makes a new one per call, which costs more than the INCR."""
-    backend = cache._cache
-    client = getattr(backend, "_shared_write_client", None)
-    if client is None:
-        client = backend._shared_write_client = backend.get_client(write=True)
-    return client
 
 
 def note_key_used(integration: Integration, now: datetime) -> None:

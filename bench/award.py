@@ -236,10 +236,11 @@ def explain_pick(campaign_id: int, *, after: int | None = None) -> str:
     from django.db import connection, transaction
 
     from campaigns.models import Campaign
-    from incentives.services.awards import pick_queryset
+    from incentives.services.awards import _pick
+    from incentives.services.vouchers import linked_vault_ids
 
     campaign = Campaign._base_manager.get(pk=campaign_id)
-    pick = pick_queryset(campaign, vendor="ACME", amount=Decimal("10.00"), currency="USD", is_test=False, after=after)
+    pick = _pick(linked_vault_ids(campaign), "ACME", Decimal("10.00"), "USD", False, after)  # the award's own pick
     with transaction.atomic():
         sql, params = pick.query.sql_with_params()
         with connection.cursor() as cursor:
