@@ -2,6 +2,7 @@ import django_tables2 as tables
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from grids.tables import GridTable, StatusColumn, YesNoColumn
 
@@ -64,7 +65,7 @@ class PoolTable(GridTable):
             'aria-label="{}% remaining" aria-valuenow="{}" aria-valuemin="0" aria-valuemax="100">'
             '<div class="progress-bar {}" style="width: {}%"></div></div>{}</div>',
             value, share, share, "bg-danger" if low else "bg-success", share,
-            format_html(' <span class="badge text-bg-danger">low</span>') if low and record.total else "",
+            mark_safe(' <span class="badge text-bg-danger">low</span>') if low and record.total else "",
         )
 
 
