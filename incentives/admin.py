@@ -17,6 +17,7 @@ class VoucherAdmin(admin.ModelAdmin):
     search_fields = ["code", "vendor"]
     raw_id_fields = ["vault", "interaction"]
     show_full_result_count = False  # no COUNT(*) over millions of rows
+    list_per_page = 50  # the grid's page size
 
 
 @admin.register(VoucherImport)
