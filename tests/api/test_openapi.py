@@ -30,6 +30,25 @@ def test_the_openapi_document_is_served_with_both_operations_and_bearer_auth(cli
     assert document["components"]["securitySchemes"]["IntegrationKey"] == {"type": "http", "scheme": "bearer"}
 
 
+def test_every_operation_has_a_clean_operation_id(client):
+    """A client generated from the document gets methods named for what they do (createAward), not for our
+    module paths (incentives_api_create_award)."""
+    document = client.get("/api/v1/openapi.json").json()
+    operation_ids = {
+        (method, path): operation["operationId"]
+        for path, item in document["paths"].items()
+        for method, operation in item.items()
+    }
+    assert operation_ids == {
+        ("post", "/api/v1/awards"): "createAward",
+        ("get", "/api/v1/campaign"): "getCampaign",
+        ("get", "/api/v1/pools/{pool_id}"): "getPool",
+        ("post", "/api/v1/pools/{pool_id}/issuances"): "createIssuance",
+        ("get", "/api/v1/codes/{code}"): "getCode",
+        ("post", "/api/v1/codes/{code}/redemptions"): "createRedemption",
+    }
+
+
 def test_the_docs_are_browsable_beside_it(client):
     response = client.get("/api/v1/docs")
     assert response.status_code == 200
