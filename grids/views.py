@@ -27,6 +27,7 @@ from django.views.generic import TemplateView
 from django_filters import FilterSet
 from django_tables2 import Table
 
+from accounts.models import Membership
 from accounts.permissions import MemberRequiredMixin, is_org_admin
 
 from .export import WRITERS, export_columns, export_rows
@@ -55,13 +56,15 @@ def style_filter_form(form) -> None:
 class BulkAction:
     """An action on many rows at once. ``apply`` gets the rows' queryset and makes a constant number of
     queries (an UPDATE, never a save() per row); it returns how many rows it changed. ``done`` is the
-    message, with ``{count}`` and ``{s}`` (a plural s) filled in."""
+    message, with ``{count}`` and ``{s}`` (a plural s) filled in. ``allowed`` says whether a member may run it."""
 
     name: str
     label: str
     apply: Callable[[QuerySet], int]
     done: str
     danger: bool = False
+    # Who may run it: changing many rows at once is for organization admins unless the action says otherwise.
+    allowed: Callable[[Membership | None], bool] = is_org_admin
 
 
 @dataclass
@@ -86,7 +89,7 @@ class GridView(MemberRequiredMixin, TemplateView):
     title: str = ""
     paginate_by = 50
     create_url: str | None = None  # a URL name; shown when can_create() allows
-    definitions: dict | None = None  # term -> definition, shown in a panel beside the grid
+    definitions: dict | None = None  # term -> definition, shown in a panel below the grid
     empty_text = "Nothing here yet."
     bulk_actions: tuple["BulkAction", ...] = ()
 
@@ -98,9 +101,13 @@ class GridView(MemberRequiredMixin, TemplateView):
     def can_create(self) -> bool:
         return self.create_url is not None
 
+    @cached_property
+    def allowed_bulk_actions(self) -> tuple["BulkAction", ...]:
+        """The bulk actions the member may run: the only ones offered, the only ones run."""
+        return tuple(bulk for bulk in self.bulk_actions if bulk.allowed(self.request.membership))
+
     def can_bulk(self) -> bool:
-        """Bulk actions change many rows at once: organization admins only."""
-        return bool(self.bulk_actions) and is_org_admin(self.request.membership)
+        return bool(self.allowed_bulk_actions)
 
     @property
     def grid_name(self) -> str:
@@ -112,13 +119,22 @@ class GridView(MemberRequiredMixin, TemplateView):
 
     # --- the one way from a request to rows ------------------------------------------------------
 
+    def build_filterset(self, query: QueryDict) -> FilterSet:
+        """The grid's filterset over its queryset, bound to ``query`` and styled: every grid builds it here."""
+        # Always bound, even to an empty query, so a filterset's defaults (e.g. no archived campaigns) apply.
+        filterset = self.filterset_class(query, queryset=self.get_queryset(), request=self.request)
+        style_filter_form(filterset.form)
+        return filterset
+
+    @staticmethod
+    def filtered_rows(filterset: FilterSet) -> QuerySet:
+        return filterset.qs if filterset.is_valid() else filterset.queryset.none()
+
     def build_grid(self, query: QueryDict | None = None) -> Grid:
         """The grid of ``query`` (by default the request's query string)."""
         query = self.request.GET if query is None else query
-        # Always bound, even to an empty query, so a filterset's defaults (e.g. no archived campaigns) apply.
-        filterset = self.filterset_class(query, queryset=self.get_queryset(), request=self.request)
-        rows = filterset.qs if filterset.is_valid() else filterset.queryset.none()
-        style_filter_form(filterset.form)
+        filterset = self.build_filterset(query)
+        rows = self.filtered_rows(filterset)
         selectable = self.can_bulk()
         # Not Table(request=...): its RequestConfig paginates at once, a COUNT that downloads and bulk actions
         # never use; the page paginates in paginate().
@@ -171,8 +187,8 @@ class GridView(MemberRequiredMixin, TemplateView):
 
     def run_bulk_action(self, name: str):
         """Apply a bulk action to the selected rows, or (``scope=all``) to every row the filters match."""
-        bulk = next((candidate for candidate in self.bulk_actions if candidate.name == name), None)
-        if bulk is None or not self.can_bulk():
+        bulk = next((candidate for candidate in self.allowed_bulk_actions if candidate.name == name), None)
+        if bulk is None:
             raise PermissionDenied
         query = QueryDict(self.request.POST.get("query", ""))
         back = f"{self.request.path}?{filter_query(query) or 'clear=1'}"
@@ -218,6 +234,6 @@ class GridView(MemberRequiredMixin, TemplateView):
             definitions=self.definitions,
             empty_text=self.empty_text,
             per_page_choices=PER_PAGE_CHOICES,
-            bulk_actions=self.bulk_actions if self.can_bulk() else (),
+            bulk_actions=self.allowed_bulk_actions,
         )
         return context

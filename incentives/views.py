@@ -210,9 +210,11 @@ class CodeListView(GridView):
     title = "Incentive codes"
     empty_text = "No codes yet: generate or import codes into a pool."
     bulk_actions = (
-        BulkAction("activate", "Activate", partial(set_codes_active, active=True), "{count} code{s} activated."),
+        BulkAction("activate", "Activate", partial(set_codes_active, active=True), "{count} code{s} activated.",
+                   allowed=is_org_admin),
         BulkAction("deactivate", "Deactivate", partial(set_codes_active, active=False),
-                   "{count} code{s} deactivated: they are neither issued nor redeemed any more.", danger=True),
+                   "{count} code{s} deactivated: they are neither issued nor redeemed any more.", danger=True,
+                   allowed=is_org_admin),
     )
 
     def get_queryset(self):

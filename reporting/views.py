@@ -8,7 +8,7 @@ so a page, its charts' downloads and a saved filter all carry it the same way.
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect
+from django.http import Http404, HttpResponseBadRequest, HttpResponseRedirect, QueryDict
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.views import View
@@ -128,13 +128,14 @@ class OrganizationOverviewView(PeriodMixin, GridView):
     def get_queryset(self):
         return with_active_now(Campaign.objects.all())
 
-    def build_grid(self) -> Grid:
-        filterset = self.filterset_class(self.request.GET, queryset=self.get_queryset(), request=self.request)
-        campaigns = filterset.qs if filterset.is_valid() else filterset.queryset.none()
+    def build_grid(self, query: QueryDict | None = None) -> Grid:
+        query = self.request.GET if query is None else query
+        filterset = self.build_filterset(query)
+        campaigns = self.filtered_rows(filterset)
         self.overview = services.organization_overview(self.request.organization, self.period)
         rows = campaign_rows(campaigns, self.overview, urlencode({"period": self.period.query_value}))
         # Counts are not columns of a queryset, so the table sorts its rows itself (every campaign is one row).
-        table = self.table_class(rows, request=self.request, order_by=self.request.GET.get("sort") or None)
+        table = self.table_class(rows, request=self.request, order_by=query.get("sort") or None)
         return Grid(filterset, table, rows)
 
     def download(self, grid: Grid, export_format: str):

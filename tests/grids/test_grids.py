@@ -2,6 +2,7 @@
 
 import csv
 import io
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -16,6 +17,7 @@ from campaigns.models import Campaign
 from campaigns.services.integrations import create_integration
 from core.scoping import scopes_disabled
 from grids.models import SavedFilter
+from grids.views import BulkAction
 
 
 def csv_rows(response) -> list[list[str]]:
@@ -218,3 +220,44 @@ def test_interaction_grid_searches_redeemers_and_filters(client, organization, a
     assert [r[header.index("Redeemer email")] for r in rows[1:]] == ["r3@example.com"]
     assert len(csv_rows(client.get(url + "?outcome=error&format=csv"))) == 1  # the header only
     assert len(csv_rows(client.get(url + "?outcome=success&kind=award&format=csv"))) == 6
+
+
+@pytest.mark.parametrize("grid", [*GRIDS, "reporting:overview"])
+def test_every_grid_styles_its_filter_form_and_labels_no_hidden_field(client, organization, admin_user, grid):
+    client.force_login(admin_user)
+
+    html = client.get(reverse(grid)).content.decode()
+
+    form = html[html.index('id="grid-filters"'):]
+    form = form[:form.index("</form>")]
+    widgets = [tag for tag in re.findall(r"<(?:select|input) [^>]*>", form) if 'type="hidden"' not in tag]
+    assert widgets and all(('class="form-select form-select-sm"' if tag.startswith("<select") else
+                            'class="form-control form-control-sm"') in tag for tag in widgets)
+    assert "[invalid name]" not in html
+    for hidden in re.findall(r'<input type="hidden" name="(\w+)"[^>]*id="(\w+)"', form):
+        assert f'for="{hidden[1]}"' not in form
+
+
+def test_a_bulk_action_declares_who_may_run_it(client, organization, standard_user, make_pool, monkeypatch):
+    from incentives.models import IncentiveCode
+    from incentives.views import CodeListView
+
+    def deactivate(rows):
+        return rows.update(active=False)
+
+    monkeypatch.setattr(CodeListView, "bulk_actions", (
+        BulkAction("deactivate", "Deactivate", deactivate, "{count} code{s} deactivated.",
+                   allowed=lambda membership: membership is not None),
+        BulkAction("delete", "Delete", lambda rows: rows.delete()[0], "{count} code{s} deleted."),  # admins only
+    ))
+    pool = make_pool(organization, codes=2)
+    client.force_login(standard_user)
+
+    page = client.get(reverse("incentives:code-list")).content.decode()
+    refused = client.post(reverse("incentives:code-list"), {"action": "bulk:delete", "query": "", "scope": "all"})
+    done = client.post(reverse("incentives:code-list"), {"action": "bulk:deactivate", "query": "", "scope": "all"})
+
+    assert 'value="bulk:deactivate"' in page and 'value="bulk:delete"' not in page
+    assert refused.status_code == 403 and done.status_code == 302
+    with scopes_disabled():
+        assert list(IncentiveCode.objects.filter(pool=pool).values_list("active", flat=True)) == [False, False]
