@@ -16,7 +16,7 @@ from incentives.services.awards import award_voucher
 from interactions.models import Interaction
 from interactions.services.log import Redeemer
 
-from .envelope import error_responses, records, rendered
+from .envelope import error_responses, records, written
 from .schemas import Text
 
 router = Router(tags=["awards"])
@@ -122,7 +122,5 @@ def create_award(request, payload: AwardIn):
         reference=payload.reference,
         draft=draft,
     )
-    if result.replayed:
-        draft.message = f"Replayed the first answer to reference {payload.reference!r}."
     # An Award's fields are AwardOut's, one for one: rendered without validating again (the hot path).
-    return rendered(200 if result.replayed else 201, "award", dataclasses.asdict(result.value))
+    return written(request, "award", result, dataclasses.asdict(result.value), payload.reference)

@@ -88,3 +88,11 @@ def rendered(status: int, key: str, entity: dict[str, Any]) -> HttpResponse:
     """
     content = json.dumps({"status": "ok", key: entity}, cls=DjangoJSONEncoder, sort_keys=True)
     return HttpResponse(content, status=status, content_type="application/json; charset=utf-8")
+
+
+def written(request, key: str, result: Any, entity: dict[str, Any], reference: str | None) -> HttpResponse:
+    """The answer to an idempotent write (a service's ``Written``): 201 for a new one, 200 for a replay, whose
+    interaction says so."""
+    if result.replayed:
+        request.interaction_draft.message = f"Replayed the first answer to reference {reference!r}."
+    return rendered(200 if result.replayed else 201, key, entity)

@@ -11,10 +11,9 @@ from incentives.models import IncentiveCode, IncentivePool
 from incentives.services.issuance import CodeEvent, issue_code, redeem_code
 from incentives.services.pools import pool_counts, reachable_code, reachable_pool
 from interactions.models import Interaction
-from interactions.services.idempotency import Written
 from interactions.services.log import Redeemer
 
-from .envelope import error_responses, records, rendered
+from .envelope import error_responses, records, rendered, written
 from .schemas import Text
 
 router = Router(tags=["incentive pools"])
@@ -163,12 +162,6 @@ def event_entity(event: CodeEvent) -> dict[str, Any]:
     }
 
 
-def _written(request, key: str, result: Written[CodeEvent], reference: str | None):
-    if result.replayed:
-        request.interaction_draft.message = f"Replayed the first answer to reference {reference!r}."
-    return rendered(200 if result.replayed else 201, key, event_entity(result.value))
-
-
 # --- the operations -------------------------------------------------------------------------------------------
 
 
@@ -202,7 +195,7 @@ def create_issuance(request, pool_id: int, payload: CodeEventIn):
         pool, external_issuee_id=payload.external_issuee_id, integration=request.auth, draft=draft,
         reference=payload.reference,
     )
-    return _written(request, "issuance", result, payload.reference)
+    return written(request, "issuance", result, event_entity(result.value), payload.reference)
 
 
 @router.get(
@@ -235,4 +228,4 @@ def create_redemption(request, code: str, payload: CodeEventIn):
         found, external_issuee_id=payload.external_issuee_id, integration=request.auth, draft=draft,
         reference=payload.reference,
     )
-    return _written(request, "redemption", result, payload.reference)
+    return written(request, "redemption", result, event_entity(result.value), payload.reference)
