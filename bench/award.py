@@ -275,7 +275,7 @@ PORT = free_port()
 class Server:
     """The project under gunicorn, as production runs it (4 sync workers, DEBUG off, persistent connections)."""
 
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, project: Path = PROJECT_DIR):
         env = {
             **os.environ,
             "DATABASE_URL": database_url,
@@ -289,7 +289,7 @@ class Server:
         }
         self.process = subprocess.Popen(
             [str(BIN / "gunicorn"), "config.wsgi", "-b", f"127.0.0.1:{PORT}", "-w", "4", "--log-level", "warning"],
-            cwd=PROJECT_DIR,
+            cwd=project,
             env=env,
         )
 
