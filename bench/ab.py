@@ -5,9 +5,10 @@ commit before a restructuring), served in turn on one database, so that both are
 
 One scratch database (this checkout's migrations; the other checkout must run on the same tables) with
 BENCH_VOUCHERS vouchers and a unique pool of BENCH_CODES codes. Each round serves one checkout with gunicorn
-(4 workers), warms it, then drives the award and the issuance for BENCH_SECONDS each at every client count;
-rounds alternate base, ours, ours, base (BENCH_PAIRS times), so drift biases neither. It prints each run, the
-medians, and ours ÷ base (goal: within 10%).
+(4 workers), warms it, then drives the award and the issuance for BENCH_SECONDS each at every client count,
+on a fresh vault (the award also on a half-awarded one); rounds alternate base, ours, ours, base
+(BENCH_PAIRS times), so drift biases neither. It prints each run, the medians, and ours ÷ base (goal: within
+10%).
 """
 
 import os
@@ -24,6 +25,7 @@ DATABASE = "va_bench_ab"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "8"))
 PAIRS = int(os.environ.get("BENCH_PAIRS", "2"))
 CLIENTS = (1, 8, 32)
+RUNS = (("award", "fresh"), ("award", "half"), ("issuance", "fresh"))  # half: half the vault awarded
 GOAL_WITHIN = 0.10
 
 
@@ -41,7 +43,8 @@ def main() -> None:
     runs: dict[tuple[str, str, int], list[Run]] = {}
     twice = 0
     with scratch_database(DATABASE) as database_url, tempfile.TemporaryDirectory() as scratch:
-        key, campaign_id = populate(int(os.environ.get("BENCH_VOUCHERS", "1000000")))
+        vouchers = int(os.environ.get("BENCH_VOUCHERS", "1000000"))
+        key, campaign_id = populate(vouchers)
         pool = add_pool(campaign_id)
         generate(pool)
         vacuum_codes()
@@ -56,14 +59,14 @@ def main() -> None:
                 for kind in scripts:
                     wrk(scripts[kind], key, 8, seconds=1)  # every worker's connection and imports
                 for clients in CLIENTS:
-                    for kind in scripts:
-                        reset("fresh", int(os.environ.get("BENCH_VOUCHERS", "1000000")))
+                    for kind, state in RUNS:
+                        reset(state, vouchers)
                         vacuum_codes()
                         run = wrk(scripts[kind], key, clients, seconds=SECONDS)
                         wait_for_quiet()
                         twice += given_twice()
-                        runs.setdefault((kind, tree, clients), []).append(run)
-                        print(f"{tree:4} {kind:8} c={clients:<2} {run}", flush=True)
+                        runs.setdefault((f"{kind} {state}", tree, clients), []).append(run)
+                        print(f"{tree:4} {kind:8} {state:5} c={clients:<2} {run}", flush=True)
             finally:
                 server.stop()
         vacuum()
@@ -72,9 +75,9 @@ def main() -> None:
 
 def report(runs: dict[tuple[str, str, int], list[Run]], twice: int) -> None:
     heading("medians, and ours ÷ base")
-    print(f"{'':8} {'c':>3} {'base req/s':>11} {'ours req/s':>11} {'ratio':>7} {'base p50':>9} {'ours p50':>9}")
+    print(f"{'':14} {'c':>3} {'base req/s':>11} {'ours req/s':>11} {'ratio':>7} {'base p50':>9} {'ours p50':>9}")
     verdicts = []
-    for kind in ("award", "issuance"):
+    for kind in (f"{kind} {state}" for kind, state in RUNS):
         for clients in CLIENTS:
             base = statistics.median(run.rate for run in runs[(kind, "base", clients)])
             ours = statistics.median(run.rate for run in runs[(kind, "ours", clients)])
@@ -82,7 +85,7 @@ def report(runs: dict[tuple[str, str, int], list[Run]], twice: int) -> None:
             ours_p50 = statistics.median(run.p50_ms for run in runs[(kind, "ours", clients)])
             ratio = ours / base
             verdicts.append((kind, clients, ratio))
-            print(f"{kind:8} {clients:>3} {base:>11.0f} {ours:>11.0f} {ratio:>7.2f} {base_p50:>8.2f}ms "
+            print(f"{kind:14} {clients:>3} {base:>11.0f} {ours:>11.0f} {ratio:>7.2f} {base_p50:>8.2f}ms "
                   f"{ours_p50:>8.2f}ms")
     print()
     for kind, clients, ratio in verdicts:
