@@ -240,7 +240,9 @@ def explain_pick(campaign_id: int, *, after: int | None = None) -> str:
     from incentives.services.vouchers import linked_vault_ids
 
     campaign = Campaign._base_manager.get(pk=campaign_id)
-    pick = _pick(linked_vault_ids(campaign), "ACME", Decimal("10.00"), "USD", False, after)  # the award's own pick
+    from django.utils import timezone
+
+    pick = _pick(linked_vault_ids(campaign), "ACME", Decimal("10.00"), "USD", False, after, timezone.now())
     with transaction.atomic():
         sql, params = pick.query.sql_with_params()
         with connection.cursor() as cursor:

@@ -1,8 +1,10 @@
 """Vaults and vouchers (design §4): which vouchers are available, and voiding them."""
 
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from campaigns.models import Campaign
 
@@ -11,9 +13,11 @@ from ..models import Voucher
 VOUCHER_TYPE = ("vendor", "amount", "currency")
 
 
-def available() -> Q:
-    """The one rule of an available voucher: one that can still be awarded."""
-    return Q(status=Voucher.Status.AVAILABLE)
+def available(now: datetime | None = None) -> Q:
+    """The one rule of an available voucher (design §4): neither awarded nor void, and not expired at ``now``.
+    An expired voucher is never awarded nor counted as available."""
+    unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now() if now is None else now)
+    return Q(status=Voucher.Status.AVAILABLE) & unexpired
 
 
 def available_by_type(vouchers: QuerySet[Voucher], *also: str) -> list[dict[str, Any]]:
@@ -48,5 +52,6 @@ def campaign_vouchers(campaign: Campaign) -> QuerySet[Voucher]:
 
 
 def void_vouchers(vouchers: QuerySet[Voucher]) -> int:
-    """Void the given vouchers that are still available, in one conditional UPDATE; returns how many."""
-    return vouchers.filter(available()).update(status=Voucher.Status.VOID)
+    """Void the given vouchers that were never awarded (expired ones included), in one conditional UPDATE;
+    returns how many."""
+    return vouchers.filter(status=Voucher.Status.AVAILABLE).update(status=Voucher.Status.VOID)

@@ -372,3 +372,45 @@ def test_a_refused_attempt_does_not_claim_its_reference(setup, api):
     assert refused.status_code == 422
     assert not IdempotencyRecord._base_manager.exists()
     assert api.post("/awards", award_body(reference="order-4"), key=setup.live_key).status_code == 201
+
+
+# --- expired vouchers (design §4: never awarded, never counted as available) ----------------------------------
+
+
+def test_an_expired_voucher_is_never_awarded_nor_counted_available(setup, api):
+    now = timezone.now()
+    with scopes_disabled():
+        vouchers = list(Voucher.objects.filter(vault=setup.vault).order_by("pk"))
+        # Four expired (one this very moment: expires_at is exclusive), one still good for an hour.
+        for voucher, expires_at in zip(vouchers, [now - timedelta(days=1), now - timedelta(microseconds=1), now,
+                                                   now - timedelta(hours=1), now + timedelta(hours=1)], strict=True):
+            voucher.expires_at = expires_at
+        Voucher.objects.bulk_update(vouchers, ["expires_at"])
+    good = vouchers[-1]
+
+    listed = api.get("/campaign", key=setup.live_key).json()["campaign"]["available_vouchers"]
+    assert listed == [{"vendor": "ACME", "amount": "10.00", "currency": "USD", "available": 1}]
+
+    first = api.post("/awards", award_body(), key=setup.live_key)
+    assert first.status_code == 201, first.content
+    assert first.json()["award"]["code"] == good.code
+    assert_error(api.post("/awards", award_body(), key=setup.live_key), 409, "out_of_vouchers")
+    with scopes_disabled():
+        assert Voucher.objects.filter(vault=setup.vault, status=Voucher.Status.AVAILABLE).count() == 4  # untouched
+    assert api.get("/campaign", key=setup.live_key).json()["campaign"]["available_vouchers"] == []
+
+
+def test_a_voucher_that_expires_after_the_statement_was_compiled_is_not_awarded(setup, api):
+    """The award's statement is compiled once per type: the moment it compares expiry with is a parameter."""
+    with scopes_disabled():
+        vouchers = list(Voucher.objects.filter(vault=setup.vault).order_by("pk"))
+        Voucher.objects.filter(pk__in=[v.pk for v in vouchers[:4]]).update(status=Voucher.Status.VOID)
+    first = api.post("/awards", award_body(), key=setup.live_key)  # compiles and prepares the statement
+    assert first.json()["award"]["code"] == vouchers[4].code
+    with scopes_disabled():  # expires after the first award: a moment frozen at compile time would miss it
+        Voucher.objects.filter(pk=vouchers[0].pk).update(status=Voucher.Status.AVAILABLE, expires_at=timezone.now())
+        Voucher.objects.filter(pk=vouchers[1].pk).update(status=Voucher.Status.AVAILABLE)
+    second = api.post("/awards", award_body(), key=setup.live_key)
+    assert second.status_code == 201, second.content
+    assert second.json()["award"]["code"] == vouchers[1].code
+    assert_error(api.post("/awards", award_body(), key=setup.live_key), 409, "out_of_vouchers")
