@@ -41,6 +41,9 @@ with scopes_disabled():
     shared = IncentivePool.objects.create(organization=campaign.organization, name="Shared", distribution="multi")
     generate_codes(shared, pattern="SHARED-##", count=1)
     campaign.pools.add(pool, shared)
+    Campaign.objects.filter(pk=campaign.pk).update(max_awards_per_redeemer=1)  # the cap's lock, on SQLite
+capped = {"vendor": "ACME", "amount": "10.00", "redeemer": {"email": "capped@example.com"}}
+answers["capped awards"] = [post("/api/v1/awards", capped)[0] for _ in range(2)]
 status, issued = post(f"/api/v1/pools/{pool.pk}/issuances", {"external_issuee_id": "e1"})
 answers["issuance"] = status
 code = issued["issuance"]["incentive_code"]["code"] if status == 201 else "none"
