@@ -1,0 +1,42 @@
+"""The broker is down (#16 item 1): a committed change is answered as committed, nothing is lost or doubled,
+and the beat job catches up what could not be queued."""
+
+import pytest
+from django.core import mail
+
+from core.scoping import scopes_disabled
+from incentives.models import IncentiveCode, IncentivePool, Issuance
+from incentives.tasks import check_pool_thresholds
+from interactions.models import Interaction
+
+
+@pytest.fixture
+def watched(pools):
+    with scopes_disabled():  # 5 codes, a threshold of 4: the first issuance crosses it
+        IncentivePool.objects.filter(pk=pools.unique.pk).update(low_threshold=4, notification_email="ops@example.com")
+    return pools
+
+
+pytestmark = pytest.mark.django_db(transaction=True)  # commits for real: the queueing runs inside the request
+
+
+def test_an_issuance_that_crosses_the_threshold_with_the_broker_down_is_answered_as_committed(
+    watched, api, broker, caplog
+):
+    broker.stop()
+    with caplog.at_level("ERROR"):
+        response = api.post(f"/pools/{watched.unique.pk}/issuances", {"external_issuee_id": "ann"}, key=watched.key)
+
+    assert response.status_code == 201, response.content
+    with scopes_disabled():
+        issued = list(Issuance.objects.filter(pool=watched.unique))
+        assert [i.code.code for i in issued] == [response.json()["issuance"]["incentive_code"]["code"]]
+        assert IncentiveCode.objects.filter(pool=watched.unique, issued_count=1).count() == 1
+        logged = list(Interaction.objects.filter(campaign=watched.campaign).values_list("kind", "outcome"))
+    assert logged == [("issuance", "success")]  # one interaction, no exception written beside it
+    assert mail.outbox == []
+
+    # The beat job catches the crossing the broker missed, once.
+    assert check_pool_thresholds() == 1
+    assert check_pool_thresholds() == 0
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ops@example.com"]
