@@ -5,12 +5,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 # `make test` and `make bench` run on PostgreSQL and Redis (localhost defaults); `make run` on whatever is set.
-TEST_ENV := DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/voucher_admin} \
+# A SECRET_KEY for what loads the settings outside pytest with DEBUG off (makemigrations --check, bench).
+TEST_ENV := SECRET_KEY=$${SECRET_KEY:-test-only-insecure-key} \
+	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/voucher_admin} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \
 	CACHE_URL=$${CACHE_URL:-rediscache://127.0.0.1:6379/1}
 
 .PHONY: run test bench setup services system-packages lint check-deploy
 
+# DEBUG is off unless set: the demo (and the web, worker and beat honcho starts) runs with it on.
+run: export DEBUG ?= 1
 run: setup
 	@mkdir -p var
 	$(BIN)/python manage.py migrate --noinput

@@ -5,7 +5,10 @@ from core.scoping import OrganizationScopedManager
 
 
 class SavedFilter(models.Model):
-    """A user's default filters for one grid: a stored query string, applied whenever they open the grid."""
+    """A user's default filters for one grid: a stored query string, applied whenever they open the grid.
+
+    An empty query string is a saved "no filters": the grid opens unfiltered, without a redirect.
+    """
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_filters")
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")

@@ -158,9 +158,16 @@ class GridView(MemberRequiredMixin, TemplateView):
         """The user's saved filter for this grid: read once a request (the redirect and the page both ask)."""
         return SavedFilter.objects.filter(user=self.request.user, grid=self.grid_name).first()
 
+    @cached_property
+    def saved_query(self) -> str | None:
+        """The saved filter's query, normalized: "" means "my default is no filters" (also for old rows)."""
+        saved = self.saved_filter
+        return None if saved is None else filter_query(QueryDict(saved.query_string))
+
     def get(self, request, *args, **kwargs):
-        if not request.GET and self.saved_filter is not None:
-            return HttpResponseRedirect(f"{request.path}?{self.saved_filter.query_string}")
+        # Only a non-empty saved query redirects: "?" is an empty GET again, and would loop.
+        if not request.GET and self.saved_query:
+            return HttpResponseRedirect(f"{request.path}?{self.saved_query}")
         grid = self.build_grid()
         export_format = request.GET.get("format")
         if export_format in WRITERS:
@@ -229,7 +236,7 @@ class GridView(MemberRequiredMixin, TemplateView):
             filterset=kwargs["grid"].filterset,
             filter_query=query,
             saved_filter=saved,
-            saved_filter_applied=saved is not None and saved.query_string == query,
+            saved_filter_applied=saved is not None and self.saved_query == query,
             create_url=self.create_url if self.can_create() else None,
             definitions=self.definitions,
             empty_text=self.empty_text,

@@ -125,6 +125,40 @@ def test_saved_filters_apply_by_default_and_reset_removes_them(client, organizat
         assert not SavedFilter.objects.exists()
 
 
+def test_saving_cleared_filters_opens_the_grid_unfiltered_without_a_redirect_loop(client, organization, admin_user,
+                                                                                  make_campaign):
+    make_campaign(organization, admin_user, name="Spring sale")
+    client.force_login(admin_user)
+    url = reverse("campaigns:list")
+    client.post(url, {"action": "save", "query": "q=spring"})
+    response = client.post(url, {"action": "save", "query": ""}, follow=True)  # "Save filters" after "Clear"
+    assert response.status_code == 200 and "Spring sale" in response.content.decode()
+    with scopes_disabled():
+        assert SavedFilter.objects.get(user=admin_user).query_string == ""  # the default is now: no filters
+
+    for path in ("/", url):
+        response = client.get(path, follow=True)
+        assert response.status_code == 200 and len(response.redirect_chain) <= 1, response.redirect_chain
+    page = response.content.decode()
+    assert "Spring sale" in page and "Your saved filters are applied." in page
+    client.post(url, {"action": "reset"})
+    with scopes_disabled():
+        assert not SavedFilter.objects.exists()
+
+
+@pytest.mark.parametrize("stored", ["", "&", "page=2&per_page=50"])
+def test_a_stored_saved_filter_without_filters_never_loops(client, organization, admin_user, stored):
+    """Rows saved before an empty filter meant "no filters" (or holding only presentation parameters)."""
+    with scopes_disabled():
+        SavedFilter.objects.create(user=admin_user, organization=organization, grid="campaigns:list",
+                                   query_string=stored)
+    client.force_login(admin_user)
+    for path in ("/", reverse("campaigns:list")):
+        response = client.get(path, follow=True)
+        assert response.status_code == 200 and len(response.redirect_chain) <= 1, response.redirect_chain
+    assert "Your saved filters are applied." in response.content.decode()
+
+
 def test_saved_filters_are_per_user(client, organization, admin_user, standard_user, make_campaign):
     client.force_login(admin_user)
     client.post(reverse("campaigns:list"), {"action": "save", "query": "q=x"})

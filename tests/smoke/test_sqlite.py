@@ -16,6 +16,7 @@ def test_the_demo_works_on_sqlite(tmp_path):
         "CACHE_URL": "locmemcache://",
         "CELERY_BROKER_URL": f"filesystem://{tmp_path}",
         "CELERY_TASK_ALWAYS_EAGER": "1",
+        "DEBUG": "1",  # as `make run` sets it
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "PYTHONPATH": str(PROJECT),
     }
