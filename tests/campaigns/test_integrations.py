@@ -233,14 +233,25 @@ def test_an_edit_keeps_a_key_rotated_while_it_was_open(monkeypatch, client, camp
     assert find_integration_by_key(rotated[0].key).pk == integration.pk
 
 
-def test_an_edit_keeps_a_revoke_that_landed_while_it_was_open(monkeypatch, client, campaign, admin_user):
+def test_an_edit_keeps_a_revoke_that_landed_just_before_its_write(client, campaign, admin_user):
+    from django.urls import reverse
+
     integration = create_integration(campaign, name="Shop", status="test").integration
     client.force_login(admin_user)
+    raced = []
 
-    response = _edit_racing(monkeypatch, client, integration, revoke_integration,
-                            {"name": "Shop 2", "status": "live", "rate_limit_per_minute": 50})
+    def revoke_before_the_first_write(execute, sql, params, many, context):
+        # After any check the page makes, right before its UPDATE reaches the row.
+        if not raced and sql.startswith(f'UPDATE "{Integration._meta.db_table}"'):
+            raced.append(True)
+            revoke_integration(Integration._base_manager.get(pk=integration.pk))
+        return execute(sql, params, many, context)
 
-    assert response.status_code == 302
+    with connection.execute_wrapper(revoke_before_the_first_write):
+        response = client.post(reverse("campaigns:integration-edit", args=[integration.pk]),
+                               {"name": "Shop 2", "status": "live", "rate_limit_per_minute": 50})
+
+    assert raced and response.status_code == 302
     row = raw_row(integration)
     assert (row["status"], row["name"], row["rate_limit_per_minute"]) == ("revoked", "Shop", 1000)
     assert row["revoked_at"] is not None
