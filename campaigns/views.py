@@ -1,8 +1,13 @@
+import copy
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from django.views import View
 from django.views.generic import DetailView, TemplateView, UpdateView
 from formtools.wizard.views import SessionWizardView
@@ -31,19 +36,16 @@ from .services.statuses import with_active_now
 from .status import STATUS_DEFINITIONS, CampaignStatus, live_checklist
 from .tables import CampaignTable, IntegrationTable
 
-NEW_KEY_SESSION = "new_integration_key"  # a key shown once: kept in the session only until its page shows it
 
-
-def remember_new_key(request, issued: integrations.IssuedKey) -> None:
-    request.session[NEW_KEY_SESSION] = {"integration": issued.integration.pk, "key": issued.key}
-
-
-def pop_new_key(request, integration_pk: int | None) -> str | None:
-    stored = request.session.get(NEW_KEY_SESSION)
-    if stored and stored["integration"] == integration_pk:
-        del request.session[NEW_KEY_SESSION]
-        return stored["key"]
-    return None
+def show_new_key(request, template_name: str, context: dict, issued: integrations.IssuedKey,
+                 message: str | None, reload_url: str) -> HttpResponse:
+    """The one answer that holds a new key: the POST that made it renders it (no redirect), so the key never
+    waits in the session table; the page swaps its URL for ``reload_url`` so a reload GETs it without the key."""
+    if message:
+        messages.success(request, message)
+    response = render(request, template_name, context | {"new_key": issued.key, "reload_url": reload_url})
+    add_never_cache_headers(response)
+    return response
 
 
 # --- campaigns --------------------------------------------------------------------------------------
@@ -142,10 +144,18 @@ class CampaignWizardView(MemberRequiredMixin, SessionWizardView):
                 self.request.organization, vaults=links.get("vaults", ()), pools=links.get("pools", ()),
                 **basics, **schedule,
             )
-            if integration.get("name"):
-                remember_new_key(self.request, integrations.create_integration(
-                    campaign, name=integration["name"], status=integration["status"], created_by=self.request.user))
-        return redirect("campaigns:created", pk=campaign.pk)
+            issued = integrations.create_integration(
+                campaign, name=integration["name"], status=integration["status"], created_by=self.request.user,
+            ) if integration.get("name") else None
+        if issued is None:
+            return redirect("campaigns:created", pk=campaign.pk)
+        campaign = Campaign.objects.get(pk=campaign.pk)  # its status, moved by the new integration
+        return show_new_key(
+            self.request, "campaigns/campaign_created.html",
+            {"campaign": campaign, "object": campaign, "integration": issued.integration}, issued,
+            None,
+            reverse("campaigns:created", args=[campaign.pk]),
+        )
 
 
 class CampaignCreatedView(MemberRequiredMixin, DetailView):
@@ -157,9 +167,7 @@ class CampaignCreatedView(MemberRequiredMixin, DetailView):
         return Campaign.objects.all()
 
     def get_context_data(self, **kwargs):
-        integration = self.object.integrations.first()
-        return super().get_context_data(
-            integration=integration, new_key=pop_new_key(self.request, integration and integration.pk), **kwargs)
+        return super().get_context_data(integration=self.object.integrations.first(), **kwargs)
 
 
 # --- integrations -----------------------------------------------------------------------------------
@@ -182,12 +190,22 @@ class IntegrationDetailView(MemberRequiredMixin, DetailView):
         return Integration.objects.select_related("campaign")
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(
-            new_key=pop_new_key(self.request, self.object.pk),
-            can_manage=can_manage_campaign(self.request.membership, self.object.campaign),
-            recent_calls=self.object.interactions.order_by("-created_at", "-pk")[:20],
-            **kwargs,
-        )
+        return super().get_context_data(**kwargs) | integration_page_context(self.request, self.object)
+
+
+def integration_page_context(request, integration: Integration) -> dict:
+    return {
+        "object": integration,
+        "integration": integration,
+        "can_manage": can_manage_campaign(request.membership, integration.campaign),
+        "recent_calls": integration.interactions.order_by("-created_at", "-pk")[:20],
+    }
+
+
+def show_integration_key(request, issued: integrations.IssuedKey, message: str) -> HttpResponse:
+    return show_new_key(request, "campaigns/integration_detail.html",
+                        integration_page_context(request, issued.integration), issued, message,
+                        issued.integration.get_absolute_url())
 
 
 class IntegrationCreateView(ManageCampaignMixin, TemplateView):
@@ -205,33 +223,47 @@ class IntegrationCreateView(ManageCampaignMixin, TemplateView):
             except DomainError as error:
                 show_on_form(form, error)
             else:
-                remember_new_key(request, issued)
-                messages.success(request, "Integration created. Copy its key now: it is shown only once.")
-                return redirect(issued.integration)
+                return show_integration_key(request, issued,
+                                            "Integration created. Copy its key now: it is shown only once.")
         return self.render_to_response({"form": form, "campaign": campaign})
 
 
-class IntegrationUpdateView(MemberRequiredMixin, UpdateView):
+class IntegrationUpdateView(MemberRequiredMixin, TemplateView):
     """Rename, switch between test and live, or change the rate limit (revoking has its own confirmation)."""
 
-    form_class = IntegrationForm
     template_name = "campaigns/integration_form.html"
 
-    def get_object(self, queryset=None):
+    def get_integration(self) -> Integration:
         integration = get_object_or_404(Integration.objects.select_related("campaign"), pk=self.kwargs["pk"])
         if not can_manage_campaign(self.request.membership, integration.campaign):
             raise PermissionDenied("Only admins and the campaign's owner can manage its integrations.")
         return integration
 
-    def get_context_data(self, **kwargs):
-        return super().get_context_data(campaign=self.object.campaign, **kwargs)
+    def show(self, form, integration):
+        return self.render_to_response({"form": form, "object": integration, "campaign": integration.campaign})
 
-    def form_valid(self, form):
-        if Integration.objects.filter(pk=self.object.pk, status=Integration.Status.REVOKED).exists():
-            messages.error(self.request, "A revoked integration stays revoked.")
-            return redirect(self.object)
-        messages.success(self.request, "Integration saved.")
-        return super().form_valid(form)
+    def get(self, request, pk):
+        integration = self.get_integration()
+        return self.show(IntegrationForm(instance=integration), integration)
+
+    def post(self, request, pk):
+        integration = self.get_integration()
+        # The form validates against a copy (is_valid() writes its values onto its instance); only the fields it
+        # changed go to the service, which writes just those.
+        form = IntegrationForm(request.POST, instance=copy.copy(integration))
+        if form.is_valid():
+            try:
+                integrations.update_integration(
+                    integration, **{field: form.cleaned_data[field] for field in form.changed_data})
+            except DomainError as error:
+                if error.code != "integration_revoked":
+                    show_on_form(form, error)
+                    return self.show(form, integration)
+                messages.error(request, error.message)
+            else:
+                messages.success(request, "Integration saved.")
+            return redirect(integration)
+        return self.show(form, integration)
 
 
 class IntegrationActionView(MemberRequiredMixin, View):
@@ -253,8 +285,8 @@ class IntegrationActionView(MemberRequiredMixin, View):
         integration = self.get_integration()
         try:
             if self.action == "rotate":
-                remember_new_key(request, integrations.rotate_integration_key(integration))
-                messages.success(request, "New key issued; the old one no longer works. Copy it now.")
+                return show_integration_key(request, integrations.rotate_integration_key(integration),
+                                            "New key issued; the old one no longer works. Copy it now.")
             else:
                 integrations.revoke_integration(integration)
                 messages.success(request, "Integration revoked: its key is refused from now on.")

@@ -4,11 +4,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.errors import DomainError
 
 from ..models import Campaign, Integration
+from .statuses import refresh_campaign_statuses
 
 KEY_PREFIX_LENGTH = 12
 KEY_SCHEME = "vk_"  # lets secret scanners and people recognise our keys
@@ -86,3 +88,59 @@ def set_integration_status(integration: Integration, status: str) -> Integration
 
 def revoke_integration(integration: Integration) -> Integration:
     return set_integration_status(integration, Integration.Status.REVOKED)
+
+
+_UNCHANGED = object()
+
+
+def update_integration(
+    integration: Integration,
+    *,
+    name: str = _UNCHANGED,
+    status: str = _UNCHANGED,
+    rate_limit_per_minute: int | None = _UNCHANGED,
+) -> Integration:
+    """Write only the fields given, and only while the row is not revoked.
+
+    A conditional UPDATE rather than save(): a revoke or a key rotation that landed since ``integration``
+    was loaded must not be undone by writing back its stale columns.
+    """
+    changes = {
+        field: value
+        for field, value in (("name", name), ("status", status), ("rate_limit_per_minute", rate_limit_per_minute))
+        if value is not _UNCHANGED
+    }
+    revoked = DomainError("A revoked integration stays revoked.", code="integration_revoked")
+    if integration.status == Integration.Status.REVOKED:
+        raise revoked
+    if "status" in changes and changes["status"] not in (Integration.Status.TEST, Integration.Status.LIVE):
+        raise DomainError("An integration is test or live; revoking has its own action.",
+                          fields={"status": ["Choose test or live."]})
+    taken = IntegrationNameTaken(
+        "This campaign already has an integration of that name.", fields={"name": ["Already used here."]}
+    )
+    if "name" in changes:
+        changes["name"] = changes["name"].strip()
+        others = Integration._base_manager.filter(campaign_id=integration.campaign_id).exclude(pk=integration.pk)
+        if others.filter(name__iexact=changes["name"]).exists():
+            raise taken
+    if not changes:
+        return integration
+    changes["updated_at"] = timezone.now()
+    try:
+        with transaction.atomic():
+            updated = (
+                Integration._base_manager.filter(pk=integration.pk)
+                .exclude(status=Integration.Status.REVOKED)
+                .update(**changes)
+            )
+            # update() sends no post_save: the campaign's status is recomputed here instead.
+            if updated and "status" in changes:
+                refresh_campaign_statuses([integration.campaign_id])
+    except IntegrityError as error:  # the same name taken by a concurrent write
+        raise taken from error
+    if not updated:
+        raise revoked
+    for field, value in changes.items():
+        setattr(integration, field, value)
+    return integration

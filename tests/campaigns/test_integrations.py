@@ -194,3 +194,131 @@ def test_integration_edit_page_switches_test_and_live_and_moves_the_campaign(cli
     assert campaign.status == "live"
     response = client.post(url, {"name": "shop", "status": "revoked", "rate_limit_per_minute": 50})
     assert response.status_code == 200 and "Select a valid choice" in response.content.decode()
+
+
+# --- the edit page writes only what it changed ------------------------------------------------------
+
+
+def _edit_racing(monkeypatch, client, integration, race, data):
+    """Post the edit form while ``race`` lands just after the page loaded the integration."""
+    from django.urls import reverse
+
+    import campaigns.views
+
+    loaded = campaigns.views.get_object_or_404
+
+    def load_then_race(*args, **kwargs):
+        found = loaded(*args, **kwargs)
+        race(Integration._base_manager.get(pk=found.pk))  # another request, with its own copy
+        return found
+
+    monkeypatch.setattr(campaigns.views, "get_object_or_404", load_then_race)
+    return client.post(reverse("campaigns:integration-edit", args=[integration.pk]), data)
+
+
+def test_an_edit_keeps_a_key_rotated_while_it_was_open(monkeypatch, client, campaign, admin_user):
+    integration = create_integration(campaign, name="Shop", status="test").integration
+    rotated = []
+    client.force_login(admin_user)
+
+    response = _edit_racing(monkeypatch, client, integration, lambda i: rotated.append(rotate_integration_key(i)),
+                            {"name": "Shop 2", "status": "test", "rate_limit_per_minute": 50})
+
+    assert response.status_code == 302
+    row = raw_row(integration)
+    assert row["key_hash"] == rotated[0].integration.key_hash != integration.key_hash
+    assert row["key_prefix"] == rotated[0].key[:KEY_PREFIX_LENGTH]
+    assert row["key_rotated_at"] is not None
+    assert (row["name"], row["rate_limit_per_minute"]) == ("Shop 2", 50)
+    assert find_integration_by_key(rotated[0].key).pk == integration.pk
+
+
+def test_an_edit_keeps_a_revoke_that_landed_just_before_its_write(client, campaign, admin_user):
+    from django.urls import reverse
+
+    integration = create_integration(campaign, name="Shop", status="test").integration
+    client.force_login(admin_user)
+    raced = []
+
+    def revoke_before_the_first_write(execute, sql, params, many, context):
+        # After any check the page makes, right before its UPDATE reaches the row.
+        if not raced and sql.startswith(f'UPDATE "{Integration._meta.db_table}"'):
+            raced.append(True)
+            revoke_integration(Integration._base_manager.get(pk=integration.pk))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(revoke_before_the_first_write):
+        response = client.post(reverse("campaigns:integration-edit", args=[integration.pk]),
+                               {"name": "Shop 2", "status": "live", "rate_limit_per_minute": 50})
+
+    assert raced and response.status_code == 302
+    row = raw_row(integration)
+    assert (row["status"], row["name"], row["rate_limit_per_minute"]) == ("revoked", "Shop", 1000)
+    assert row["revoked_at"] is not None
+
+
+def test_update_integration_writes_only_the_fields_given(campaign, make_vault, organization):
+    from campaigns.services.integrations import update_integration
+    from core.scoping import scopes_disabled
+
+    with scopes_disabled():
+        campaign.vaults.add(make_vault(organization, vouchers=1))
+    integration = create_integration(campaign, name="Shop", status="test").integration
+    create_integration(campaign, name="Other")
+    stale = Integration._base_manager.get(pk=integration.pk)
+    rotated = rotate_integration_key(integration)
+
+    update_integration(stale, status="live")  # a stale copy: its old key columns are not written back
+    row = raw_row(integration)
+    assert (row["status"], row["name"], row["key_hash"]) == ("live", "Shop", rotated.integration.key_hash)
+    campaign.refresh_from_db()
+    assert campaign.status == "live"  # recomputed although update() sends no post_save
+
+    with pytest.raises(IntegrationNameTaken):
+        update_integration(stale, name=" OTHER ")
+    with pytest.raises(DomainError):
+        update_integration(stale, status="revoked")  # revoking is its own action
+    assert update_integration(stale, name="shop") is stale  # its own name in another case is fine
+    assert raw_row(integration)["name"] == "shop"
+
+    revoke_integration(Integration._base_manager.get(pk=integration.pk))
+    with pytest.raises(DomainError) as refused:
+        update_integration(stale, status="test", rate_limit_per_minute=5)  # stale: still says live
+    assert refused.value.code == "integration_revoked"
+    row = raw_row(integration)
+    assert (row["status"], row["rate_limit_per_minute"]) == ("revoked", 1000)
+
+
+# --- a new key is in one answer only, never in the session table ------------------------------------
+
+
+def _sessions_holding(key: str) -> list[dict]:
+    from django.contrib.sessions.models import Session
+
+    return [data for data in (s.get_decoded() for s in Session.objects.all()) if key in str(data)]
+
+
+def test_a_created_or_rotated_key_is_shown_by_its_post_and_never_stored_in_the_session(client, campaign,
+                                                                                      admin_user):
+    from django.urls import reverse
+
+    client.force_login(admin_user)
+    response = client.post(reverse("campaigns:integration-create", args=[campaign.pk]),
+                           {"name": "Shop", "status": "test", "rate_limit_per_minute": 60})
+    assert response.status_code == 200
+    key = re.search(r'data-testid="new-key">(vk_[A-Za-z0-9_-]+)<', response.content.decode()).group(1)
+    integration = find_integration_by_key(key)
+    assert integration.name == "Shop"
+    assert "no-store" in response["Cache-Control"]
+    assert _sessions_holding(key) == []
+    detail = client.get(integration.get_absolute_url())
+    assert detail.status_code == 200 and key not in detail.content.decode()
+    assert 'data-testid="new-key"' not in detail.content.decode()
+
+    response = client.post(reverse("campaigns:integration-rotate", args=[integration.pk]))
+    assert response.status_code == 200
+    new_key = re.search(r'data-testid="new-key">(vk_[A-Za-z0-9_-]+)<', response.content.decode()).group(1)
+    assert new_key != key and find_integration_by_key(new_key).pk == integration.pk
+    assert find_integration_by_key(key) is None
+    assert _sessions_holding(new_key) == []
+    assert new_key not in client.get(integration.get_absolute_url()).content.decode()
