@@ -10,7 +10,8 @@ import tempfile
 import zoneinfo
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import FieldDoesNotExist
@@ -18,6 +19,10 @@ from django.db.models import QuerySet
 from django.db.models.constants import LOOKUP_SEP
 from django.http import FileResponse, StreamingHttpResponse
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from .tables import SecretColumn, secret_flag
 
 CHUNK_ROWS = 2000
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
@@ -32,6 +37,7 @@ class ExportColumn:
     header: str
     path: str  # an ORM path for values_list(), e.g. "vault__name"
     labels: dict | None = None  # choice value -> label, for choice fields
+    secret: str | None = None  # the annotation that marks the rows whose value is withheld (GridView.hide_secrets)
 
 
 def export_columns(table) -> list[ExportColumn]:
@@ -39,12 +45,16 @@ def export_columns(table) -> list[ExportColumn]:
     model = table.data.data.model
     overrides = getattr(table, "export_paths", {})
     labels = getattr(table, "export_labels", {})
+    annotations = table.data.data.query.annotations
     columns = []
     for bound in table.columns.iterall():
         if bound.column.exclude_from_export:
             continue
         path = overrides.get(bound.name) or str(bound.accessor).replace(".", LOOKUP_SEP)
-        columns.append(ExportColumn(str(bound.header), path, labels.get(bound.name) or _choice_labels(model, path)))
+        flag = secret_flag(bound.name)
+        secret = flag if isinstance(bound.column, SecretColumn) and flag in annotations else None
+        columns.append(ExportColumn(str(bound.header), path, labels.get(bound.name) or _choice_labels(model, path),
+                                    secret))
     return columns
 
 
@@ -60,17 +70,32 @@ def _choice_labels(model, path: str) -> dict | None:
 
 
 def export_rows(queryset: QuerySet, columns: list[ExportColumn], zone: zoneinfo.ZoneInfo) -> Iterator[list[Any]]:
-    """Native values, datetimes made naive in the organization's zone, choices as their labels."""
+    """Native values, datetimes made naive in the organization's zone, choices as their labels, secrets withheld."""
     paths = [c.path for c in columns]
     labels = [c.labels for c in columns]
-    for values in queryset.values_list(*paths).iterator(chunk_size=CHUNK_ROWS):
-        row = list(values)
+    secret_at = [i for i, c in enumerate(columns) if c.secret]
+    flags = [columns[i].secret for i in secret_at]
+    for values in queryset.values_list(*paths, *flags).iterator(chunk_size=CHUNK_ROWS):
+        row = list(values[:len(paths)])
+        for i, withheld in zip(secret_at, values[len(paths):], strict=True):
+            if withheld:
+                row[i] = None
         for i, value in enumerate(row):
             if isinstance(value, datetime):
                 row[i] = value.astimezone(zone).replace(tzinfo=None)
             elif labels[i] is not None and value in labels[i]:
                 row[i] = labels[i][value]
         yield row
+
+
+# What a spreadsheet reads as the start of a formula (design §9): such text is written as text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+NATIVE = (int, float, Decimal, datetime, date, time, timedelta)  # bool is an int
+
+
+def _text(value: str) -> str:
+    """Text without the control characters a spreadsheet cannot hold."""
+    return ILLEGAL_CHARACTERS_RE.sub("\ufffd", value)
 
 
 def _csv_cell(value: Any) -> Any:
@@ -80,7 +105,23 @@ def _csv_cell(value: Any) -> Any:
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return value.isoformat(sep=" ", timespec="seconds")
-    return value
+    if isinstance(value, NATIVE):
+        return value  # numbers stay numbers, a negative amount included
+    value = _text(str(value))
+    return f"'{value}" if value.startswith(FORMULA_STARTS) else value
+
+
+def _xlsx_cell(sheet, value: Any) -> Any:
+    if value is None or isinstance(value, NATIVE):
+        return value
+    value = _text(str(value))  # str(): openpyxl refuses types it does not know (a UUID)
+    if not value.startswith(FORMULA_STARTS):
+        return value
+    # openpyxl makes a str starting with "=" a formula: a string cell, quote-prefixed so an edit keeps it text
+    cell = WriteOnlyCell(sheet, value=value)
+    cell.data_type = "s"
+    cell.quotePrefix = True
+    return cell
 
 
 def csv_chunks(headers: list[str], rows: Iterable[list[Any]]) -> Iterator[bytes]:
@@ -111,7 +152,7 @@ def xlsx_response(file_name: str, headers: list[str], rows: Iterable[list[Any]])
     for n, row in enumerate(rows):
         if n >= XLSX_MAX_ROWS:
             break
-        sheet.append(row)
+        sheet.append([_xlsx_cell(sheet, v) for v in row])
     spool = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
     workbook.save(spool)
     spool.seek(0)

@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 import django_tables2 as tables
 from django.db import models
+from django.db.models import Q
 from django.template import Context, Template
 from django.template.base import render_value_in_context
 from django.template.defaultfilters import date as date_filter
@@ -201,6 +202,27 @@ class CellWriter:
         if not _RENDER_KWARGS.issuperset(self.render_args):
             return None  # as call_with_appropriate: an argument it cannot be given
         return self.bound.render(**{name: kwargs[name] for name in self.render_args})
+
+
+SECRET_MASK = "••••••"
+
+
+def secret_flag(name: str) -> str:
+    """The annotation that marks a row's ``name`` as withheld."""
+    return f"secret_{name}"
+
+
+class SecretColumn(tables.Column):
+    """A secret (design §9): shown and downloaded only to admins. ``secret`` picks the rows whose value is one
+    (None: every row). For other members ``GridView.hide_secrets`` marks those rows, so the page masks them
+    and the download leaves them empty."""
+
+    def __init__(self, *args, secret: Q | None = None, **kwargs):
+        self.secret = secret
+        super().__init__(*args, **kwargs)
+
+    def render(self, value, record, bound_column):
+        return SECRET_MASK if getattr(record, secret_flag(bound_column.name), False) else value
 
 
 class StatusColumn(tables.Column):

@@ -18,7 +18,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger
-from django.db.models import QuerySet
+from django.db.models import BooleanField, ExpressionWrapper, QuerySet, Value
 from django.http import HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect
 from django.utils import timezone
@@ -32,7 +32,7 @@ from accounts.permissions import MemberRequiredMixin, is_org_admin
 
 from .export import WRITERS, export_columns, export_rows
 from .models import SavedFilter
-from .tables import SelectColumn
+from .tables import SecretColumn, SelectColumn, secret_flag
 from .widgets import prepare_filter_form
 
 # Query parameters that say how to show or send the rows, not which rows: never part of a saved filter.
@@ -144,12 +144,25 @@ class GridView(MemberRequiredMixin, TemplateView):
         )
         table.request = self.request  # the sort links in the header keep the request's query string
         table.order_by = query.get("sort")  # validated against the table's sortable columns
-        ordered = table.data.data
+        ordered = self.hide_secrets(table, table.data.data)
         ordering = list(ordered.query.order_by or ordered.model._meta.ordering)
         if "pk" not in ordering and "-pk" not in ordering:
             ordering.append("pk")  # a total order, so pages never skip or repeat rows
         table.data.data = ordered.order_by(*ordering)
         return Grid(filterset, table, table.data.data)
+
+    def hide_secrets(self, table: Table, rows: QuerySet) -> QuerySet:
+        """For members who are not admins, mark the rows whose secret columns they may not see: the page and
+        the download both read the marks (design §9)."""
+        if is_org_admin(self.request.membership):
+            return rows
+        marks = {}
+        for bound in table.columns.iterall():
+            column = bound.column
+            if isinstance(column, SecretColumn):
+                secret = Value(True) if column.secret is None else column.secret
+                marks[secret_flag(bound.name)] = ExpressionWrapper(secret, output_field=BooleanField())
+        return rows.annotate(**marks) if marks else rows
 
     # --- HTTP ------------------------------------------------------------------------------------
 

@@ -1,10 +1,11 @@
 import django_tables2 as tables
+from django.db.models import Q
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from grids.tables import GridTable, StatusColumn, YesNoColumn
+from grids.tables import GridTable, SecretColumn, StatusColumn, YesNoColumn
 
 from .models import IncentiveCode, IncentivePool, Issuance, Redemption, Vault, Voucher
 
@@ -20,7 +21,7 @@ class VaultTable(GridTable):
 
 
 class VoucherTable(GridTable):
-    code = tables.Column()
+    code = SecretColumn()  # the PIN is never shown nor downloaded
     vault = tables.Column(accessor="vault__name", verbose_name="Vault",
                           linkify=lambda record: record.vault.get_absolute_url())
     status = StatusColumn()
@@ -74,7 +75,7 @@ def _pool_link(record) -> str:
 
 
 class CodeTable(GridTable):
-    code = tables.Column()
+    code = SecretColumn(secret=Q(issued_count=0))  # an issued code is no longer a secret
     pool = tables.Column(accessor="pool__name", verbose_name="Pool", linkify=_pool_link)
     active = YesNoColumn()
     issued_count = tables.Column(verbose_name="Issued")
