@@ -372,3 +372,37 @@ def test_a_refused_attempt_does_not_claim_its_reference(setup, api):
     assert refused.status_code == 422
     assert not IdempotencyRecord._base_manager.exists()
     assert api.post("/awards", award_body(reference="order-4"), key=setup.live_key).status_code == 201
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 5000 + "]" * 5000,
+        '{"redeemer": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}",
+        '{"vendor": "ACME", "amount": "10.00", "redeemer": {"email": "ann@example.com", "x": '
+        + "[" * 40 + "]" * 40 + "}}",
+    ],
+    ids=["list", "object", "just-too-deep"],
+)
+def test_a_body_nested_too_deep_is_an_invalid_request_with_its_interaction(setup, api, raw):
+    error = assert_error(api.post("/awards", raw, key=setup.live_key, raw=True), 400, "invalid_request")
+    assert "body" in error["fields"]
+    logged = only_interaction(setup.campaign)
+    assert (logged.outcome, logged.error_code, logged.http_status) == ("error", "invalid_request", 400)
+
+
+@pytest.mark.parametrize("size", [65 * 1024, 5 * 1024 * 1024])
+def test_a_body_over_the_limit_is_an_invalid_request_with_its_interaction(setup, api, size):
+    body = award_body(note="x" * size)
+    error = assert_error(api.post("/awards", body, key=setup.live_key), 400, "invalid_request")
+    assert "body" in error["fields"]
+    assert "too large" in error["message"]
+    logged = only_interaction(setup.campaign)
+    assert (logged.outcome, logged.error_code, logged.http_status) == ("error", "invalid_request", 400)
+    assert Voucher._base_manager.filter(awarded_at__isnull=False).count() == 0
+
+
+def test_a_body_under_the_limit_still_awards(setup, api):
+    # unknown fields are ignored; the padding keeps the body just under 64 KB
+    body = award_body(note="x" * (60 * 1024))
+    assert api.post("/awards", body, key=setup.live_key).status_code == 201
