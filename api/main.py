@@ -8,11 +8,13 @@ puts ``X-Request-Id`` on the answer. Errors become the design's envelope in one 
 
 import json
 import logging
+import re
 import time
 import uuid
 from functools import wraps
+from itertools import accumulate
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
@@ -36,6 +38,10 @@ from .pools import router as pools_router
 logger = logging.getLogger(__name__)
 
 REQUEST_ID_HEADER = "X-Request-Id"
+# The API's bodies are a few hundred bytes, two levels deep; these bounds keep parsing cheap and the
+# JSON parser clear of RecursionError.
+MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_DEPTH = 32
 INTERNAL_ERROR_MESSAGE = "Something went wrong on our side; quote the X-Request-Id if you contact us."
 
 
@@ -75,7 +81,12 @@ class VoucherAPI(NinjaAPI):
 api = VoucherAPI(
     title="Voucher admin API",
     version="1",
-    description="Award vouchers and read your campaign with an integration key: `Authorization: Bearer <key>`.",
+    description=(
+        "Award vouchers and read your campaign with an integration key: `Authorization: Bearer <key>`.\n\n"
+        f"A request body is JSON of at most {MAX_BODY_BYTES // 1024} KB ({MAX_BODY_BYTES} bytes), nested at most "
+        f"{MAX_BODY_DEPTH} arrays or objects deep; a larger or deeper body is refused with 400 invalid_request "
+        "naming the field `body`."
+    ),
     urls_namespace="api-v1",
     auth=IntegrationKey(),
 )
@@ -123,7 +134,8 @@ def _answer(
         except DomainError as error:
             response = on_domain_error(request, error)
         else:
-            response = run(request, *args, **kwargs)
+            refusal = _body_refusal(request)
+            response = on_domain_error(request, refusal) if refusal else run(request, *args, **kwargs)
         if not draft.written:
             if draft.redeemer is None and draft.outcome != Interaction.Outcome.SUCCESS:
                 draft.redeemer = _redeemer_from_body(request)
@@ -139,7 +151,49 @@ def _bearer_token(request: HttpRequest) -> str:
     return key.strip() if scheme.lower() == "bearer" else ""
 
 
+# A string to its closing quote, or to the end when unterminated: one pass, no backtracking.
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"?', re.DOTALL)
+_NOT_BRACKETS = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
+
+
+def _body_refusal(request: HttpRequest) -> DomainError | None:
+    """Why the body is refused before anything parses it (too large, nested too deep), else None."""
+    if not hasattr(request, "_body_refusal"):
+        request._body_refusal = _check_body(request)
+    return request._body_refusal
+
+
+def _check_body(request: HttpRequest) -> DomainError | None:
+    too_large = DomainError(
+        f"The body is too large: send at most {MAX_BODY_BYTES} bytes.",
+        fields={"body": [f"Larger than {MAX_BODY_BYTES} bytes."]},
+    )
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        declared = 0
+    if declared > MAX_BODY_BYTES:
+        return too_large  # refused unread
+    try:
+        body = request.body
+    except RequestDataTooBig:
+        return too_large
+    if len(body) > MAX_BODY_BYTES:
+        return too_large
+    # Brackets outside strings; an unbalanced body is left to the parser to call malformed.
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    if max(accumulate(_DEPTH_STEP[byte] for byte in brackets), default=0) > MAX_BODY_DEPTH:
+        return DomainError(
+            f"The body is nested too deep: at most {MAX_BODY_DEPTH} arrays or objects.",
+            fields={"body": [f"Nested deeper than {MAX_BODY_DEPTH} levels."]},
+        )
+    return None
+
+
 def _json_body(request: HttpRequest):
+    if _body_refusal(request) is not None:
+        return None
     try:
         return json.loads(request.body)
     except ValueError:

@@ -14,6 +14,10 @@ from django.utils import timezone
 
 HOUR = timedelta(hours=1)
 MAX_DAYS = 366
+# Custom periods stay well inside datetime's range, so the day after, the period before and every zone's
+# midnight are computable.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2100, 12, 31)
 DEFAULT_PRESET = "30d"
 PRESETS = {
     "7d": "Last 7 days",
@@ -131,7 +135,8 @@ def preset_period(preset: str, zone: ZoneInfo, now: datetime | None = None) -> P
 def parse_period(value: str | None, zone: ZoneInfo, now: datetime | None = None) -> Period:
     """A period from its query-string form: a preset (``30d``) or first and last days (``2026-10-01..2026-10-31``).
 
-    Empty means the default, the last 30 days; anything else that does not parse raises ValueError.
+    Empty means the default, the last 30 days; anything else that does not parse, or lies outside
+    ``FIRST_DAY``..``LAST_DAY``, raises ValueError.
     """
     if not value:
         return preset_period(DEFAULT_PRESET, zone, now)
@@ -143,6 +148,8 @@ def parse_period(value: str | None, zone: ZoneInfo, now: datetime | None = None)
     start, end = date.fromisoformat(first), date.fromisoformat(last)
     if end < start:
         raise ValueError("The period ends before it starts.")
+    if start < FIRST_DAY or end > LAST_DAY:
+        raise ValueError(f"A period lies between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}.")
     if (end - start).days + 1 > MAX_DAYS:
         raise ValueError(f"A period is at most {MAX_DAYS} days long.")
     return Period(start, end, zone)

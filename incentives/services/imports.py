@@ -111,6 +111,17 @@ def records(text: str) -> Iterator[tuple[int, list[str]]]:
         last_line = reader.line_num
 
 
+NUL_MESSAGE = "The line holds a NUL character (byte 0x00), which cannot be stored: remove it."
+
+
+def nul_error(line: int, values: list[str]) -> ImportErrorEntry | None:
+    """The error of a record holding a NUL (the database refuses it, in a value or quoted in a message),
+    on the file line of its first NUL."""
+    joined = ",".join(values)
+    at = joined.find("\x00")
+    return None if at < 0 else line_error(line + joined.count("\n", 0, at), NUL_MESSAGE)
+
+
 RowChecker = Callable[[int, list[str], CheckResult], Any]  # a row to insert, or None after adding its errors
 
 
@@ -141,11 +152,18 @@ def check_records(
     rows = records(text)
     try:
         if check_header is not None:
-            _, header = next(rows)
+            header_line, header = next(rows)
+            if error := nul_error(header_line, header):
+                result.errors.append(error)
+                return result
             check_row = check_header(header, result)
             if check_row is None:
                 return result
         for line, values in rows:
+            if error := nul_error(line, values):
+                result.total_rows += 1
+                result.errors.append(error)
+                continue  # never checked: a lookup or message holding the NUL would fail in the database
             if line == 1 and is_optional_header is not None and is_optional_header(values):
                 continue
             if not any(value.strip() for value in values):

@@ -414,3 +414,37 @@ def test_a_voucher_that_expires_after_the_statement_was_compiled_is_not_awarded(
     assert second.status_code == 201, second.content
     assert second.json()["award"]["code"] == vouchers[1].code
     assert_error(api.post("/awards", award_body(), key=setup.live_key), 409, "out_of_vouchers")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "[" * 5000 + "]" * 5000,
+        '{"redeemer": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + "}",
+        '{"vendor": "ACME", "amount": "10.00", "redeemer": {"email": "ann@example.com", "x": '
+        + "[" * 40 + "]" * 40 + "}}",
+    ],
+    ids=["list", "object", "just-too-deep"],
+)
+def test_a_body_nested_too_deep_is_an_invalid_request_with_its_interaction(setup, api, raw):
+    error = assert_error(api.post("/awards", raw, key=setup.live_key, raw=True), 400, "invalid_request")
+    assert "body" in error["fields"]
+    logged = only_interaction(setup.campaign)
+    assert (logged.outcome, logged.error_code, logged.http_status) == ("error", "invalid_request", 400)
+
+
+@pytest.mark.parametrize("size", [65 * 1024, 5 * 1024 * 1024])
+def test_a_body_over_the_limit_is_an_invalid_request_with_its_interaction(setup, api, size):
+    body = award_body(note="x" * size)
+    error = assert_error(api.post("/awards", body, key=setup.live_key), 400, "invalid_request")
+    assert "body" in error["fields"]
+    assert "too large" in error["message"]
+    logged = only_interaction(setup.campaign)
+    assert (logged.outcome, logged.error_code, logged.http_status) == ("error", "invalid_request", 400)
+    assert Voucher._base_manager.filter(awarded_at__isnull=False).count() == 0
+
+
+def test_a_body_under_the_limit_still_awards(setup, api):
+    # unknown fields are ignored; the padding keeps the body just under 64 KB
+    body = award_body(note="x" * (60 * 1024))
+    assert api.post("/awards", body, key=setup.live_key).status_code == 201

@@ -49,6 +49,13 @@ def test_every_operation_has_a_clean_operation_id(client):
     }
 
 
+def test_the_document_states_the_body_limits(client):
+    from api.main import MAX_BODY_BYTES, MAX_BODY_DEPTH
+
+    description = client.get("/api/v1/openapi.json").json()["info"]["description"]
+    assert f"{MAX_BODY_BYTES} bytes" in description and f"{MAX_BODY_DEPTH} arrays or objects deep" in description
+
+
 def test_the_docs_are_browsable_beside_it(client):
     response = client.get("/api/v1/docs")
     assert response.status_code == 200

@@ -514,3 +514,27 @@ def test_the_command_exit_status(make_organization, make_vault, tmp_path):
     assert "No vault with id 0." in unknown.stderr
     with scopes_disabled():
         assert list(Voucher.objects.filter(vault=vault).values_list("code", flat=True)) == ["P-1"]
+
+
+def test_a_nul_character_is_named_with_its_line_and_nothing_is_imported(vault):
+    data = csv_file(
+        "Amazon,1,USD,OK-1,,,",  # 2
+        "Amazon,1,USD,NUL\x00-1,,,",  # 3
+        'Amazon,1,USD,OK-2,"two\nline\x00 pin",,',  # 4-5: the NUL is on line 5
+        "Amazon,abc,USD,B-1,,,",  # 6: other bad lines are still reported
+        "Amazon,1,USD,OK-3,,,",  # 7
+    )
+
+    errors = errors_of(vault, data)
+
+    assert [error["line"] for error in errors] == [3, 5, 6]
+    assert "holds a NUL character" in errors[0]["message"]
+    assert errors[0]["message"] == errors[1]["message"]
+    assert errors[2]["message"].startswith("amount")
+
+
+def test_a_nul_character_in_the_header_is_named_on_line_1(vault):
+    data = csv_file("Amazon,1,USD,OK-1,,,", header=HEADER.replace("code", "co\x00de"))
+    errors = errors_of(vault, data)
+    assert [error["line"] for error in errors] == [1]
+    assert "holds a NUL character" in errors[0]["message"]

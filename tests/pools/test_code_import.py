@@ -160,3 +160,14 @@ def test_standard_users_cannot_import(client, standard_user, organization, make_
     client.force_login(standard_user)
     assert client.get(url).status_code == 403
     assert client.post(url, {"file": SimpleUploadedFile("c.csv", b"A\n")}).status_code == 403
+
+
+def test_a_nul_character_is_named_with_its_line_and_nothing_is_imported(organization, make_pool):
+    pool = make_pool(organization, name="Spring")
+
+    job = imported(pool, lines("GOOD-1", "NUL-\x001", "GOOD-2", "\x00", "A/B"))
+
+    assert job.status == CodeImport.Status.FAILED
+    assert [error["line"] for error in job.errors] == [2, 4, 5]
+    assert all("holds a NUL character" in error["message"] for error in job.errors[:2])
+    assert codes_of(pool) == []

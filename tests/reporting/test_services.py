@@ -11,7 +11,7 @@ import pytest
 from core.scoping import organization_scope, scopes_disabled
 from interactions.models import Interaction
 from reporting.models import InteractionRollup
-from reporting.periods import Period
+from reporting.periods import Period, parse_period
 from reporting.rollups import roll_up_interactions
 from reporting.services import campaign_dashboard, organization_overview
 
@@ -249,3 +249,18 @@ def test_rollup_rows_are_one_per_group(autumn):
             ("out_of_stock", 409, "out_of_vouchers", None, 1), ("success", 201, "", "Globex", 1)]
         assert sum(InteractionRollup.objects.values_list("count", flat=True)) == Interaction.objects.filter(
             campaign__isnull=False).count()
+
+
+@pytest.mark.parametrize(
+    "value", ["9999-12-31..9999-12-31", "0001-01-01..0001-01-01", "1999-12-31..2000-01-01", "2100-12-31..2101-01-01"]
+)
+def test_parse_period_refuses_days_outside_the_supported_years_with_a_value_error(value):
+    with pytest.raises(ValueError, match="2000"):
+        parse_period(value, ZoneInfo("Pacific/Kiritimati"))
+
+
+def test_parse_period_accepts_the_first_and_last_supported_days():
+    zone = ZoneInfo("Pacific/Kiritimati")
+    assert parse_period("2000-01-01..2000-01-01", zone).start_at.year == 1999  # UTC+14
+    period = parse_period("2100-12-31..2100-12-31", zone)
+    assert (period.previous().start, period.end_at.year) == (date(2100, 12, 30), 2100)

@@ -208,3 +208,30 @@ def test_pages_run_as_many_queries_for_a_day_as_for_a_year(client_of, autumn, se
     overview_day = queries_of(client, reverse("reporting:overview") + "?period=2026-10-26..2026-10-26")
     overview_year = queries_of(client, reverse("reporting:overview") + "?period=2025-10-27..2026-10-26")
     assert overview_day == overview_year <= 16
+
+
+@pytest.mark.parametrize(
+    "period", ["9999-12-31..9999-12-31", "0001-01-01..0001-01-02", "2101-01-01..2101-01-02", "1999-12-31..2000-01-01"]
+)
+def test_periods_outside_the_supported_years_are_refused_like_any_bad_period(client_of, autumn, period):
+    client = client_of(autumn.user)
+    assert client.get(csv_url(autumn.campaign, "summary", period=period)).status_code == 400
+    for url in (dashboard_url(autumn.campaign, period=period), reverse("reporting:overview") + f"?period={period}"):
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response.context["period"].preset == "30d"
+        assert "Showing the last 30 days instead" in response.content.decode()
+    start, _, end = period.partition("..")
+    url = reverse("reporting:campaign-dashboard", args=[autumn.campaign.pk])
+    response = client.get(url, {"start": start, "end": end}, follow=True)
+    assert response.status_code == 200 and "cannot be shown" in response.content.decode()
+
+
+def test_a_saved_filter_holding_an_unsupported_period_falls_back_to_the_default(client_of, autumn):
+    client = client_of(autumn.user)
+    url = reverse("reporting:overview")
+    client.post(url, {"action": "save", "query": "period=9999-12-31..9999-12-31"})
+    response = client.get(url, follow=True)
+    assert response.status_code == 200
+    assert response.context["period"].preset == "30d"
+    assert "Showing the last 30 days instead" in response.content.decode()
