@@ -2,7 +2,7 @@ import django_tables2 as tables
 from django.urls import reverse
 from django.utils.html import format_html
 
-from grids.tables import GridTable, StatusColumn
+from grids.tables import SECRET_MASK, GridTable, SecretColumn, StatusColumn
 
 from .models import Interaction
 
@@ -28,6 +28,14 @@ class TruncatedColumn(tables.Column):
         return truncated(value, self.css)
 
 
+class SecretTruncatedColumn(SecretColumn):
+    """A secret (design §9) that, when shown, is truncated like the row's other long values."""
+
+    def render(self, value, record, bound_column):
+        shown = super().render(value, record, bound_column)
+        return shown if shown == SECRET_MASK else truncated(value, "cell-truncate cell-truncate-narrow")
+
+
 class InteractionTable(GridTable):
     """A row reads on one line on a laptop screen (1400 px): long values are truncated, and the columns that
     matter least give way first on narrower screens, the technical ones showing only on wide screens."""
@@ -43,7 +51,7 @@ class InteractionTable(GridTable):
     redeemer_mobile = tables.Column(attrs=shown_from("xxl"))
     redeemer_email = TruncatedColumn()
     redeemer_external_id = TruncatedColumn(narrow=True, attrs=shown_from("xxl"))
-    voucher = TruncatedColumn(accessor="voucher__code", verbose_name="Voucher", narrow=True, attrs=shown_from("lg"))
+    voucher = SecretTruncatedColumn(accessor="voucher__code", verbose_name="Voucher", attrs=shown_from("lg"))
     latency_ms = tables.Column(attrs=shown_from("wide"))
     request_id = TruncatedColumn(narrow=True, attrs=shown_from("wide"))
     message = TruncatedColumn(attrs=shown_from("wide"))

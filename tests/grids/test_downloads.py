@@ -171,3 +171,20 @@ def test_masked_tables_are_written_as_django_tables2s_bootstrap5_template_writes
             node = Template('{% load django_tables2 %}{% render_table table "' + template + '" %}')
             html.append(normalized(node.render(RequestContext(request, {"table": table}))))
     assert html[0] == html[1] and SECRET_MASK in html[1]
+
+
+def test_a_standard_user_sees_and_downloads_no_awarded_voucher_code_in_the_interactions(
+    client, organization, admin_user, standard_user, make_campaign, secrets
+):
+    campaign = make_campaign(organization, admin_user)
+    with scopes_disabled():
+        voucher = Voucher.objects.filter(vault=secrets).first()
+        Interaction.objects.create(organization=organization, campaign=campaign, kind="award", outcome="success",
+                                   voucher=voucher, redeemer_email="ann@example.com", http_status=201)
+    client.force_login(standard_user)
+    page = client.get(reverse("interactions:interaction-list")).content.decode()
+    assert voucher.code not in page and SECRET_MASK in page and "ann@example.com" in page
+    assert voucher.code not in downloaded(client, "interactions:interaction-list")
+    client.force_login(admin_user)
+    assert voucher.code in client.get(reverse("interactions:interaction-list")).content.decode()
+    assert downloaded(client, "interactions:interaction-list").count(voucher.code) == 2
