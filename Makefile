@@ -22,11 +22,12 @@ run: setup
 	$(BIN)/python manage.py load_demo_data
 	$(BIN)/honcho -f Procfile start
 
+# pytest loads the development settings, as `make run` does (pytest-django turns DEBUG off inside each test).
 test: setup system-packages services
 	$(TEST_ENV) $(BIN)/ruff check .
 	$(BIN)/lint-imports
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
-	$(TEST_ENV) $(BIN)/pytest
+	$(TEST_ENV) DEBUG=$${DEBUG:-1} $(BIN)/pytest
 
 bench: setup system-packages services
 	$(TEST_ENV) $(BIN)/python -m bench

@@ -4,7 +4,6 @@ With nothing set it runs on SQLite, a filesystem Celery broker and a file cache:
 With DATABASE_URL / CELERY_BROKER_URL / CACHE_URL it runs on PostgreSQL and Redis.
 """
 
-import sys
 from pathlib import Path
 
 import environ
@@ -15,9 +14,9 @@ VAR_DIR.mkdir(exist_ok=True)
 
 env = environ.Env()
 
-# Off unless set (`make run` sets it), so a production that forgets DEBUG=0 fails on a missing SECRET_KEY rather
-# than serving debug pages. A pytest run counts as development: its settings are loaded before any conftest.
-DEBUG = env.bool("DEBUG", default="pytest" in sys.modules)
+# Off unless set (`make run` and `make test` set it), so a production that forgets DEBUG=0 fails on a missing
+# SECRET_KEY rather than serving debug pages.
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="dev-insecure-secret-key-change-me" if DEBUG else environ.Env.NOTSET)
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -51,11 +51,16 @@ def own_redis():
 def broker(own_redis):
     """Celery's broker is our own Redis for the test (pools reset, as after a fork), then the usual one again."""
     conf = current_app.conf
-    saved = conf.get("broker_write_url"), conf.task_always_eager
-    # The write URL: Celery reads broker_url from CELERY_BROKER_URL first, which `make test` sets.
-    conf.broker_write_url, conf.task_always_eager = own_redis.url, False
+    # Celery keeps what is set here in a layer above Django's settings: take it out again afterwards, or every
+    # later test's settings.CELERY_* would be shadowed. The write URL, since CELERY_BROKER_URL (set by `make
+    # test`) outranks broker_url.
+    changed = ("broker_write_url", "task_always_eager")
+    saved = {key: conf.changes[key] for key in changed if key in conf.changes}
+    conf.update(broker_write_url=own_redis.url, task_always_eager=False)
     current_app.loader.import_default_modules()
     current_app._after_fork()
     yield own_redis
-    conf.broker_write_url, conf.task_always_eager = saved
+    for key in changed:
+        conf.changes.pop(key, None)
+    conf.changes.update(saved)
     current_app._after_fork()
