@@ -240,9 +240,7 @@ def explain_pick(campaign_id: int, *, after: int | None = None) -> str:
     from incentives.services.vouchers import linked_vault_ids
 
     campaign = Campaign._base_manager.get(pk=campaign_id)
-    from django.utils import timezone
-
-    pick = _pick(linked_vault_ids(campaign), "ACME", Decimal("10.00"), "USD", False, after, timezone.now())
+    pick = _pick(linked_vault_ids(campaign), "ACME", Decimal("10.00"), "USD", False, after)  # the award's own
     with transaction.atomic():
         sql, params = pick.query.sql_with_params()
         with connection.cursor() as cursor:

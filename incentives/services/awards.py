@@ -8,12 +8,13 @@ interaction, and mark it awarded. It is compiled once per process and type and p
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from django.db import connection, models, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from campaigns.models import Campaign, Integration
@@ -112,10 +113,10 @@ def check_redeemer_limit(campaign: Campaign, redeemer: Redeemer) -> None:
 
 
 def _pick(
-    vault_ids: tuple[int, ...], vendor: str, amount: Decimal, currency: str, is_test: bool, after: int | None,
-    now: datetime,
+    vault_ids: tuple[int, ...], vendor: str, amount: Decimal, currency: str, is_test: bool, after: int | None = None
 ):
-    """Available at ``now`` (never an expired voucher).
+    """Available when the statement runs (never an expired voucher: the database's own clock, so the statement
+    compiled once per type has no parameter for it and its plan stays the one of its literals).
 
     Unordered, the planner takes whatever finds a row soonest (a sequential scan on a big vault of one type),
     and never sorts. Past ``after`` (the last voucher this process awarded of the type), in id order: an index
@@ -128,7 +129,7 @@ def _pick(
         amount=amount,
         currency=currency,
         is_test=is_test,
-    ).filter(available(now))
+    ).filter(available(Now()))
     vouchers = vouchers.order_by() if after is None else vouchers.filter(pk__gt=after).order_by("pk")
     return vouchers.select_for_update(skip_locked=True, of=("self",)).values("pk")[:1]
 
@@ -139,9 +140,7 @@ _VOUCHER_COLUMNS = ("id", "code", "pin", "vendor", "amount", "currency", "expire
 # promise: what it misses (vouchers freed behind it, a first award) the unbounded pick finds.
 _frontier: dict[tuple, int] = {}
 _FRONTIER_SIZE = 1024
-# Stand for the frontier and the award's moment while a statement is compiled: they stay parameters.
-_AFTER = -7_654_321
-_NOW = datetime(1901, 2, 3, 4, 5, 6, tzinfo=UTC)
+_AFTER = -7_654_321  # stands for the frontier while the bounded statement is compiled
 
 
 def _pick_and_award(
@@ -157,11 +156,10 @@ def _pick_and_award(
     tail = [*draft.insert_params(), Voucher.Status.AWARDED, now]
     row = None
     after = _frontier.get(voucher_type)
-    for bounded in (True, False) if after is not None else (False,):
-        statement, kept = _award_statement(*voucher_type, bounded=bounded)
-        row = sql.fetchone(statement, [{_AFTER: after, _NOW: now}[stand_in] for stand_in in kept] + tail)
-        if row is not None:
-            break
+    if after is not None:
+        row = sql.fetchone(_award_statement(*voucher_type, bounded=True), [after, *tail])
+    if row is None:
+        row = sql.fetchone(_award_statement(*voucher_type, bounded=False), tail)
     if row is None:
         return None
     if len(_frontier) >= _FRONTIER_SIZE:
@@ -174,7 +172,7 @@ def _pick_and_award_portably(draft: InteractionDraft, voucher_type: tuple, now: 
     """The same award in ORM steps, for databases without data-modifying CTEs (SQLite for ``make run``, where
     writes are serialized anyway). The interaction is written by the caller's transaction or its own."""
     with transaction.atomic():
-        picked = next(iter(_pick(*voucher_type, None, now)), None)
+        picked = next(iter(_pick(*voucher_type)), None)
         if picked is None:
             return None
         interaction = Interaction._base_manager.create(**draft.values(voucher_id=picked["pk"]))
@@ -188,20 +186,17 @@ def _pick_and_award_portably(draft: InteractionDraft, voucher_type: tuple, now: 
 @lru_cache(maxsize=1024)
 def _award_statement(
     vault_ids: tuple[int, ...], vendor: str, amount: Decimal, currency: str, is_test: bool, *, bounded: bool
-) -> tuple[str, tuple]:
-    """The award's SQL for one voucher type, compiled once per process and prepared once per connection, and the
-    stand-ins of its first parameters in their order (``_AFTER``, ``_NOW``).
+) -> str:
+    """The award's SQL for one voucher type, compiled once per process and prepared once per connection.
 
     The pick's values are written in (a process serves the same few types again and again, and the partial
-    index's predicate matches only literals); what changes per request is a parameter: the frontier when
-    ``bounded`` and the moment vouchers expire against, then the interaction's values, then the voucher's new
-    status and award time.
+    index's predicate matches only literals); what changes per request is a parameter: the frontier first when
+    ``bounded``, then the interaction's values, then the voucher's new status and award time.
     """
     with transaction.atomic(savepoint=False):  # select_for_update compiles only inside a transaction
-        pick = _pick(vault_ids, vendor, amount, currency, is_test, _AFTER if bounded else None, _NOW)
+        pick = _pick(vault_ids, vendor, amount, currency, is_test, _AFTER if bounded else None)
         pick_sql, pick_params = pick.query.sql_with_params()
-    positions = [i for i, value in enumerate(pick_params) if _is_stand_in(value)]
-    keep, kept = frozenset(positions), tuple(pick_params[i] for i in positions)
+    keep = frozenset({list(pick_params).index(_AFTER)}) if bounded else frozenset()
     qn = connection.ops.quote_name
     meta = Voucher._meta
     table = qn(meta.db_table)
@@ -212,11 +207,7 @@ def _award_statement(
         f"UPDATE {table} SET {qn('status')} = %s, {qn('awarded_at')} = %s, {qn('interaction_id')} = logged.id "
         f"FROM logged WHERE {table}.{qn('id')} = logged.{qn('voucher_id')} "
         f"RETURNING logged.id, {returning}"
-    ), kept
-
-
-def _is_stand_in(value: Any) -> bool:
-    return (isinstance(value, int) and value == _AFTER) or (isinstance(value, datetime) and value == _NOW)
+    )
 
 
 def _award(row: dict[str, Any], campaign: Campaign) -> Award:

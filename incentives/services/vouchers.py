@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from campaigns.models import Campaign
@@ -13,9 +14,9 @@ from ..models import Voucher
 VOUCHER_TYPE = ("vendor", "amount", "currency")
 
 
-def available(now: datetime | None = None) -> Q:
-    """The one rule of an available voucher (design §4): neither awarded nor void, and not expired at ``now``.
-    An expired voucher is never awarded nor counted as available."""
+def available(now: datetime | Now | None = None) -> Q:
+    """The one rule of an available voucher (design §4): neither awarded nor void, and not expired at ``now``
+    (a moment, or the database's ``Now()``). An expired voucher is never awarded nor counted as available."""
     unexpired = Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now() if now is None else now)
     return Q(status=Voucher.Status.AVAILABLE) & unexpired
 
