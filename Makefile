@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 # `make test` and `make bench` run on PostgreSQL and Redis (localhost defaults); `make run` on whatever is set.
-# A SECRET_KEY for what loads the settings outside pytest with DEBUG off (makemigrations --check, bench).
+# A SECRET_KEY for what serves pages with DEBUG off outside pytest (the benches).
 TEST_ENV := SECRET_KEY=$${SECRET_KEY:-test-only-insecure-key} \
 	DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/voucher_admin} \
 	CELERY_BROKER_URL=$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0} \

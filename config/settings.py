@@ -14,10 +14,11 @@ VAR_DIR.mkdir(exist_ok=True)
 
 env = environ.Env()
 
-# Off unless set (`make run` and `make test` set it), so a production that forgets DEBUG=0 fails on a missing
-# SECRET_KEY rather than serving debug pages.
+# Off unless set (`make run` and `make test` set it), so a production that forgets DEBUG=0 serves no debug pages.
+# Without DEBUG a missing SECRET_KEY stays empty: Django refuses it at its first use (a session, a CSRF token, a
+# signature), so nothing is served with a known key, while commands that need none (migrate, makemigrations) run.
 DEBUG = env.bool("DEBUG", default=False)
-SECRET_KEY = env("SECRET_KEY", default="dev-insecure-secret-key-change-me" if DEBUG else environ.Env.NOTSET)
+SECRET_KEY = env("SECRET_KEY", default="dev-insecure-secret-key-change-me" if DEBUG else "")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
