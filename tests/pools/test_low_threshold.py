@@ -4,7 +4,9 @@ import threading
 
 import pytest
 from django.core import mail
-from django.db import connections
+from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 
 from core.scoping import scopes_disabled
 from incentives.models import IncentiveCode, IncentivePool
@@ -121,6 +123,28 @@ def test_two_beat_runs_at_once_send_one_email(transactional_db, watched):
     assert not failures, failures
     assert sorted(sent) == [0] * (runs - 1) + [1]
     assert len(mail.outbox) == 1
+
+
+def test_editing_a_pool_writes_only_the_forms_fields_never_its_email_state(client, admin_user, organization,
+                                                                          make_pool):
+    """The edit reads the row at the start of its request: saving the whole row would undo a claim, lease or mark
+    made meanwhile (a second email, or one lost)."""
+    pool = make_pool(organization, codes=1, name="Spring")
+    client.force_login(admin_user)
+    form = {"name": "Spring codes", "distribution": "unique", "issuance_allowed": "on", "low_threshold": "3",
+            "max_characters": "50", "notification_email": "ops@example.com"}
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("incentives:pool-edit", args=[pool.pk]), form)
+
+    assert response.status_code == 302, response.content
+    table = IncentivePool._meta.db_table
+    updates = [query["sql"] for query in queries if query["sql"].startswith(f'UPDATE "{table}"')]
+    assert len(updates) == 1 and '"low_threshold"' in updates[0]
+    assert '"low_notice_due_at"' not in updates[0] and '"low_notified_at"' not in updates[0]
+    with scopes_disabled():
+        pool.refresh_from_db()
+    assert (pool.name, pool.low_threshold, pool.redemption_allowed) == ("Spring codes", 3, False)
 
 
 def test_every_send_gives_up_in_time_and_no_task_holds_a_worker_for_ever(settings):
