@@ -2,6 +2,10 @@
 gives up within EMAIL_TIMEOUT, and still goes exactly once per crossing: a failed send is sent by the next beat run,
 a sent one is never sent again because the step after it failed. Real SMTP servers of the test's own."""
 
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 
@@ -177,5 +181,35 @@ def test_a_sent_email_whose_mark_fails_is_not_sent_again_by_the_next_beat_run(po
     leased = state(pools.unique)
     assert leased.low_notified_at is None and leased.low_notice_due_at > timezone.now()  # the lease still holds
     smtp_server.mailbox.on_data = None
+    assert check_pool_thresholds() == 0
+    assert recipients(smtp_server) == [["ops@example.com"]]
+
+
+def test_a_sender_killed_mid_send_leaves_a_lease_the_beat_takes_once_it_has_run_out(
+    pools, send_by_smtp, stalled_smtp, smtp_server
+):
+    cross(pools.unique)
+    conf = connection.settings_dict
+    worker = subprocess.Popen(  # a worker process of its own, on the test database, sending to the stalled server
+        [sys.executable, "-c", "import django; django.setup(); from incentives.tasks import notify_pool_low; "
+                               f"notify_pool_low({pools.unique.pk})"],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "EMAIL_TIMEOUT": "60",
+             "EMAIL_URL": f"smtp://127.0.0.1:{stalled_smtp.port}",
+             "DATABASE_URL": f"postgres://{conf['USER']}@{conf['HOST']}:{conf['PORT'] or 5432}/{conf['NAME']}"},
+    )
+    try:
+        assert stalled_smtp.connected.wait(30), "the worker never reached the server"
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(timeout=10)
+
+    send_by_smtp(smtp_server.port)
+    leased = state(pools.unique)
+    assert leased.low_notified_at is None and leased.low_notice_due_at > timezone.now()
+    assert check_pool_thresholds() == 0  # the lease may still be a live sender's: nobody sends beside it
+
+    # Once the lease has run out (its time moved back, not waited for), the beat sends the email, once.
+    IncentivePool._base_manager.filter(pk=pools.unique.pk).update(low_notice_due_at=timezone.now())
+    assert check_pool_thresholds() == 1
     assert check_pool_thresholds() == 0
     assert recipients(smtp_server) == [["ops@example.com"]]
