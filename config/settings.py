@@ -123,6 +123,8 @@ STORAGES = {
 # Email: EMAIL_URL like smtp://user:pass@host:587; unset, mail goes to the console.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(_email)
+# Seconds each SMTP operation may wait: a stalled server fails the send, which the beat job sends again.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="vouchers@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -142,6 +144,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# No task holds a worker for ever: soft (the task's SoftTimeLimitExceeded), then hard (the worker process killed).
+# Tasks that need more or less say so in their decorators (imports; the low-threshold email's SEND_TIME_LIMIT).
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BEAT_SCHEDULE = {
     "roll-campaign-statuses": {"task": "campaigns.roll_campaign_statuses", "schedule": 60.0},
     # Closed hours of interactions into reporting rollups; the open hour is always read from the interactions.

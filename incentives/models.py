@@ -166,7 +166,10 @@ class IncentivePool(models.Model):
     low_threshold = models.PositiveIntegerField(default=0)
     max_characters = models.PositiveSmallIntegerField(default=50)
     notification_email = models.EmailField(blank=True)
-    # Set when the low-threshold email went out; cleared (re-armed) once remaining rises above the threshold.
+    # The low-threshold email of a crossing (services/thresholds.py): due from ``low_notice_due_at`` once the
+    # crossing is claimed (a sender's lease pushes it on), ``low_notified_at`` once sent; both cleared (re-armed)
+    # when remaining rises above the threshold again.
+    low_notice_due_at = models.DateTimeField(null=True, blank=True, editable=False)
     low_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

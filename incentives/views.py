@@ -270,6 +270,13 @@ class PoolUpdateView(AdminRequiredMixin, UpdateView):
     def get_queryset(self):
         return IncentivePool.objects.all()
 
+    def form_valid(self, form):
+        # Only the form's fields: the row read at the start of the request must not undo a low-threshold email's
+        # state (services/thresholds.py) that changed meanwhile.
+        self.object = form.save(commit=False)
+        self.object.save(update_fields=[*form.Meta.fields, "updated_at"])
+        return redirect(self.get_success_url())
+
 
 class GenerateCodesView(AdminRequiredMixin, FormView):
     form_class = GenerateCodesForm

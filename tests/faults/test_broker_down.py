@@ -3,6 +3,7 @@ and the beat job catches up what could not be queued."""
 
 import pytest
 from django.core import mail
+from django.urls import reverse
 
 from core.scoping import scopes_disabled
 from incentives.models import IncentiveCode, IncentivePool, Issuance
@@ -33,6 +34,30 @@ def test_an_issuance_that_crosses_the_threshold_with_the_broker_down_is_answered
         assert IncentiveCode.objects.filter(pool=watched.unique, issued_count=1).count() == 1
         logged = list(Interaction.objects.filter(campaign=watched.campaign).values_list("kind", "outcome"))
     assert logged == [("issuance", "success")]  # one interaction, no exception written beside it
+    assert mail.outbox == []
+
+    # The beat job catches the crossing the broker missed, once.
+    assert check_pool_thresholds() == 1
+    assert check_pool_thresholds() == 0
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["ops@example.com"]
+
+
+def test_a_bulk_deactivate_that_crosses_the_threshold_with_the_broker_down_is_answered_as_done(
+    watched, client, admin_user, broker
+):
+    codes = reverse("incentives:code-list")
+    with scopes_disabled():
+        first = IncentiveCode.objects.get(pool=watched.unique, code=f"C{watched.unique.pk}-0")
+    client.force_login(admin_user)
+    broker.stop()
+
+    query = f"pool={watched.unique.pk}"
+    response = client.post(codes, {"action": "bulk:deactivate", "query": query, "selected": [first.pk]})
+
+    assert response.status_code == 302 and response.url == f"{codes}?{query}"  # its usual redirect
+    assert "1 code deactivated" in client.get(response.url).content.decode()
+    with scopes_disabled():
+        assert list(IncentiveCode.objects.filter(pool=watched.unique, active=False)) == [first]
     assert mail.outbox == []
 
     # The beat job catches the crossing the broker missed, once.
