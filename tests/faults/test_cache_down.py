@@ -8,10 +8,13 @@ import logging
 import time
 
 import pytest
+from django.core.cache import cache
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
 
 from campaigns.models import Integration
 from core.scoping import scopes_disabled
-from incentives.models import IncentiveCode, Issuance, Voucher
+from incentives.models import IncentiveCode, Issuance, Voucher, VoucherImport
 from interactions.models import Interaction
 from tests.api.conftest import _fresh_process_state, award_body, setup  # noqa: F401  (the award fixtures)
 
@@ -128,3 +131,39 @@ def test_the_rate_limit_fails_open_while_the_cache_is_gone_and_holds_again_once_
     assert statuses(3) == [200, 200, 429]
     logged = Interaction._base_manager.filter(campaign=setup.campaign).values_list("http_status", flat=True)
     assert sorted(logged) == [200] * 9 + [429] * 2  # one interaction a request
+
+
+def test_an_import_runs_and_its_pages_show_the_database_s_status_while_the_cache_is_gone(
+    client, admin_user, organization, make_vault, eager_celery, django_capture_on_commit_callbacks, gone_cache
+):
+    vault = make_vault(organization, name="Gift cards")
+    client.force_login(admin_user)
+    gone_cache(lambda: cache.get("warm-up"))
+    upload = SimpleUploadedFile("vouchers.csv", b"vendor,amount,currency,code\nACME,10.00,USD,C-1\nACME,5,USD,C-2\n")
+
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        response = client.post(reverse("incentives:vault-import", args=[vault.pk]), {"file": upload})
+    with scopes_disabled():
+        job = VoucherImport.objects.get(vault=vault)
+    assert response.status_code == 302 and response.url == job.get_absolute_url()
+    progress_url = reverse("incentives:import-progress", args=[job.pk])
+    pending = client.get(progress_url)
+    assert pending.status_code == 200
+    assert {key: pending.json()[key] for key in ("status", "phase", "finished")} == {
+        "status": "pending", "phase": "queued", "finished": False}
+    VoucherImport._base_manager.filter(pk=job.pk).update(status=VoucherImport.Status.RUNNING)
+    assert client.get(progress_url).json()["phase"] == "running"  # the row's status, when the cache has no progress
+    VoucherImport._base_manager.filter(pk=job.pk).update(status=VoucherImport.Status.PENDING)
+
+    assert len(queued) == 1
+    queued[0]()  # the worker runs the import, reporting progress to a cache that is gone
+
+    job.refresh_from_db()
+    assert (job.status, job.imported_count, job.errors) == (VoucherImport.Status.SUCCEEDED, 2, [])
+    assert sorted(Voucher._base_manager.filter(vault=vault).values_list("code", flat=True)) == ["C-1", "C-2"]
+    finished = client.get(progress_url)
+    assert finished.status_code == 200
+    assert {key: finished.json()[key] for key in ("status", "finished", "percent")} == {
+        "status": "succeeded", "finished": True, "percent": 100}
+    page = client.get(job.get_absolute_url())
+    assert page.status_code == 200 and b"2 vouchers imported into Gift cards" in page.content
