@@ -73,8 +73,7 @@ class Backoff:
 
     def succeeded(self) -> None:
         if self.skip_until:
-            self.skip_until = 0.0
-            self.warned_at = None
+            self.skip_until = 0.0  # warned_at stays: a flapping server still warns at most once a minute
             logger.info("The cache at %s answers again.", self.address)
 
 
