@@ -85,7 +85,9 @@ api = VoucherAPI(
         "Award vouchers and read your campaign with an integration key: `Authorization: Bearer <key>`.\n\n"
         f"A request body is JSON of at most {MAX_BODY_BYTES // 1024} KB ({MAX_BODY_BYTES} bytes), nested at most "
         f"{MAX_BODY_DEPTH} arrays or objects deep; a larger or deeper body is refused with 400 invalid_request "
-        "naming the field `body`."
+        "naming the field `body`.\n\n"
+        "Each key's requests per minute are limited (429 rate_limited, with Retry-After). The limit is best effort: "
+        "while its store is unavailable, requests are served uncounted."
     ),
     urls_namespace="api-v1",
     auth=IntegrationKey(),

@@ -2,10 +2,15 @@
 
 The one place that reaches into redis-py's connection pool and Django's Redis backend internals
 (``RedisCache._cache``, a connection's ``send_command``/``read_response``): the API's rate-limit tests fail on an
-upgrade that changes them. When the cache does not answer, counting is skipped (fails open) and logged.
+upgrade that changes them.
+
+When the cache is down or hangs, the limit fails open: the request is served uncounted, since awards and
+issuances need nothing from the cache and the limit protects the service, which then stands on the
+database alone. The cost is bounded by the cache's policy (``core.cache``): short timeouts, a failed server skipped
+for a few seconds per process, a warning at most once a minute per process. Counting resumes with the first answer;
+a restarted (empty) cache starts every key's minute afresh.
 """
 
-import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -13,7 +18,7 @@ from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from redis.exceptions import RedisError
 
-logger = logging.getLogger(__name__)
+from core.cache import cache_skipped
 
 
 @contextmanager
@@ -29,8 +34,8 @@ def counting(name: str, window_seconds: int) -> Iterator[Callable[[], int]]:
     pool = _redis_client(cache).connection_pool
     try:
         redis = pool.get_connection()
-    except RedisError:
-        _skipped()
+    except RedisError as error:
+        cache_skipped("Rate limiting", error)
         yield lambda: 0
         return
     answer: list[int] = []
@@ -42,8 +47,8 @@ def counting(name: str, window_seconds: int) -> Iterator[Callable[[], int]]:
                 if answer[0] == 1:  # the window's first request gives it its expiry
                     redis.send_command("EXPIRE", redis_key, window_seconds * 2)
                     redis.read_response()
-            except RedisError:
-                _skipped()
+            except RedisError as error:
+                cache_skipped("Rate limiting", error)
                 redis.disconnect()
                 answer.append(0)
         return answer[0]
@@ -51,8 +56,8 @@ def counting(name: str, window_seconds: int) -> Iterator[Callable[[], int]]:
     try:
         try:
             redis.send_command("INCR", redis_key)
-        except RedisError:
-            _skipped()
+        except RedisError as error:
+            cache_skipped("Rate limiting", error)
             redis.disconnect()
             answer.append(0)
         yield counted
@@ -62,11 +67,6 @@ def counting(name: str, window_seconds: int) -> Iterator[Callable[[], int]]:
         raise
     finally:
         pool.release(redis)
-
-
-def _skipped() -> None:
-    # Fail open: an unreachable cache must not take the API down with it.
-    logger.warning("Rate limiting skipped: the cache did not answer", exc_info=True)
 
 
 def _count_in_window(cache, name: str, timeout: int) -> int:

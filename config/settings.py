@@ -95,6 +95,16 @@ LOGOUT_REDIRECT_URL = "login"
 # The cache carries import progress and (later) API rate limits, so it must be shared by web and workers:
 # Redis when configured, else a folder on this machine.
 CACHES = {"default": env.cache("CACHE_URL", default=f"filecache://{VAR_DIR / 'cache'}")}
+if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
+    # Nothing waits long on the cache: short timeouts, and a server that failed is skipped for a while by each
+    # process (core.cache). Options in CACHE_URL's query string win.
+    CACHES["default"]["OPTIONS"] = {
+        "pool_class": "core.cache.BackoffConnectionPool",
+        "socket_connect_timeout": env.float("CACHE_CONNECT_TIMEOUT", default=0.25),
+        "socket_timeout": env.float("CACHE_TIMEOUT", default=0.5),
+        "backoff_seconds": env.float("CACHE_BACKOFF", default=5.0),
+        **CACHES["default"].get("OPTIONS", {}),
+    }
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

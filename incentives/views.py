@@ -147,13 +147,13 @@ class CsvImportDetailView(AdminRequiredMixin, DetailView):
 
 
 class CsvImportProgressView(AdminRequiredMixin, View):
-    """What an import page polls: the row's status, and the worker's progress from the cache."""
+    """What an import page polls: the row's status, and the worker's progress from the cache (or the row's status)."""
 
     model: type[CsvImport] | None = None
 
     def get(self, request, pk):
         job = get_object_or_404(self.model.objects.defer("content"), pk=pk)
-        progress = read_progress(self.model, job.pk)
+        progress = read_progress(self.model, job.pk, job.status)
         finished = job.is_finished
         return JsonResponse({
             "status": job.status,

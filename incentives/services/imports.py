@@ -22,6 +22,7 @@ from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.cache import best_effort
 from core.errors import DomainError
 from core.scoping import organization_scope, scopes_disabled
 from core.tasks import queue_after_commit
@@ -312,17 +313,26 @@ def import_percent(done: int, total: int, phase: str) -> int:
 
 
 def store_progress(model: type[CsvImport], job_id: int, done: int, total: int, phase: str) -> None:
-    cache.set(
-        progress_key(model, job_id),
-        {"phase": phase, "done": done, "total": total, "percent": import_percent(done, total, phase)},
-        PROGRESS_TIMEOUT,
-    )
+    """Best effort: with the cache down the report is logged and dropped, and the upload or the run goes on."""
+    with best_effort("Import progress"):
+        cache.set(
+            progress_key(model, job_id),
+            {"phase": phase, "done": done, "total": total, "percent": import_percent(done, total, phase)},
+            PROGRESS_TIMEOUT,
+        )
 
 
-def read_progress(model: type[CsvImport], job_id: int) -> dict:
+def read_progress(model: type[CsvImport], job_id: int, status: str = CsvImport.Status.PENDING) -> dict:
     """{"phase", "done", "total", "percent"} for a page to poll.
 
     The caller must have fetched the job through the scoped manager first (this reads only the cache); once
-    the job's status is final, the row is the truth and this is only a convenience.
+    the job's status is final, the row is the truth and this is only a convenience. With no progress in the cache
+    (the cache down, or the report lost) the phase is the row's ``status``: queued, running or final.
     """
-    return cache.get(progress_key(model, job_id)) or {"phase": QUEUED, "done": 0, "total": 0, "percent": 0}
+    progress = None
+    with best_effort("Import progress"):
+        progress = cache.get(progress_key(model, job_id))
+    if progress:
+        return progress
+    phase = QUEUED if status == CsvImport.Status.PENDING else status
+    return {"phase": phase, "done": 0, "total": 0, "percent": import_percent(0, 0, phase)}
