@@ -4,6 +4,7 @@ by name, through ``core.tasks``)."""
 from celery import shared_task
 
 from .models import CodeImport, VoucherImport
+from .services import import_recovery
 from .services.code_import import run_code_import
 from .services.imports import run_in_scope
 from .services.thresholds import notify_if_low, pools_to_notify, rearm_pools
@@ -34,3 +35,10 @@ def check_pool_thresholds() -> int:
     (codes deactivated, a lost task). Returns how many emails this run sent."""
     rearm_pools()
     return sum(notify_if_low(pool_id) for pool_id in pools_to_notify())
+
+
+@shared_task(name="incentives.recover_imports")
+def recover_imports() -> dict[str, int]:
+    """Every minute: fail imports whose worker died, send again those no worker took (failing them after a few
+    sends), drop the files failed imports kept past their retry time."""
+    return import_recovery.recover_imports()
