@@ -58,9 +58,10 @@ class Lease:
     def _owned(self) -> QuerySet:
         return self._rows.filter(status=Status.RUNNING, attempt=self.attempt)
 
-    def renew(self) -> None:
-        """Push the lease on (at most every quarter of its length); LeaseLost once the import is no longer ours."""
-        if time.monotonic() - self._renewed < settings.IMPORT_LEASE_SECONDS / 4:
+    def renew(self, *, now: bool = False) -> None:
+        """Push the lease on (unless ``now``, at most every quarter of its length); LeaseLost once the import is no
+        longer ours."""
+        if not now and time.monotonic() - self._renewed < settings.IMPORT_LEASE_SECONDS / 4:
             return
         if not self._owned().update(heartbeat_at=timezone.now()):
             raise LeaseLost

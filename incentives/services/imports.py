@@ -254,6 +254,7 @@ def run_import(
                 recorded = _record(lease, job, CsvImport.Status.SUCCEEDED, checked, len(checked.rows),
                                    before=partial(insert, job, checked.rows, progress))
             except IntegrityError:
+                lease.renew(now=True)  # the insert's lock is gone, and a long insert outlasts the lease
                 checked = check(bytes(job.content or b""), job.target, None)
                 if checked.ok:
                     checked.errors = [line_error(None, "Rows were saved at the same time as this import; retry it.")]
