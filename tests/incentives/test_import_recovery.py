@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from core.errors import Conflict
 from core.scoping import organization_scope, scopes_disabled
+from incentives import tasks
 from incentives.models import CodeImport, IncentiveCode, Voucher, VoucherImport
 from incentives.services import code_import, voucher_import
 from incentives.services.code_import import create_code_import, run_code_import
@@ -294,3 +295,35 @@ def test_a_code_import_whose_worker_was_lost_is_failed_then_retried_once(
     with scopes_disabled():
         assert sorted(IncentiveCode.objects.filter(pool=pool).values_list("code", flat=True)) == ["A-1", "A-2"]
     assert reverse("incentives:code-import-retry", args=[job.pk]) == job.get_retry_url()
+
+
+# --- the beat job ------------------------------------------------------------------------------------------------
+
+
+def test_the_beat_job_runs_every_minute_through_its_task(vault, monkeypatch, settings):
+    entries = [entry for entry in settings.CELERY_BEAT_SCHEDULE.values() if entry["task"] == tasks.recover_imports.name]
+    assert entries == [{"task": "incentives.recover_imports", "schedule": 60.0}]
+    job = create_voucher_import(vault, voucher_file(), "lost.csv")
+    killed_during_the_check(monkeypatch, job)
+    age(job, heartbeat_at=10 * 60)
+
+    assert tasks.recover_imports.apply().get()["worker_lost"] == 1
+    assert reload(job).status == VoucherImport.Status.FAILED
+
+
+def test_the_beat_job_is_set_based_however_many_imports_are_stuck(
+    vault, monkeypatch, django_capture_on_commit_callbacks, django_assert_max_num_queries
+):
+    for n in range(30):
+        job = create_voucher_import(vault, voucher_file(1), f"{n}.csv")
+        if n % 2:
+            killed_during_the_check(monkeypatch, job)
+            age(job, heartbeat_at=10 * 60)
+        else:
+            age(job, sent_at=10 * 60)
+
+    # Per kind of import: two failing UPDATEs, the SELECT and UPDATE of the sends, the files' UPDATE (+ savepoints).
+    with django_capture_on_commit_callbacks() as sent, django_assert_max_num_queries(2 * 5 + 2 * 3 * 2):
+        counts = recover_imports()
+
+    assert (counts["worker_lost"], counts["sent_again"], len(sent)) == (15, 15, 15)
