@@ -165,7 +165,16 @@ CELERY_BEAT_SCHEDULE = {
     # Low-threshold emails for pool crossings no issuance queued (codes deactivated, a lost task); re-arms too.
     "check-pool-thresholds": {"task": "incentives.check_pool_thresholds", "schedule": 60.0},
     "prune-idempotency-records": {"task": "interactions.prune_idempotency_records", "schedule": 24 * 60 * 60.0},
+    # Imports whose worker died (failed), or that no worker took since the upload (sent again, failed after a few).
+    "recover-imports": {"task": "incentives.recover_imports", "schedule": 60.0},
 }
+# Background imports: a running import renews a lease while it works; once it ran out the worker is taken for lost.
+# A pending one no worker took is sent again every IMPORT_RESEND_SECONDS, and failed once sent IMPORT_MAX_SENDS
+# times. A failed import that could not finish keeps its file IMPORT_RETRY_DAYS for its page's Retry.
+IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=120)
+IMPORT_RESEND_SECONDS = env.int("IMPORT_RESEND_SECONDS", default=120)
+IMPORT_MAX_SENDS = env.int("IMPORT_MAX_SENDS", default=5)
+IMPORT_RETRY_DAYS = env.int("IMPORT_RETRY_DAYS", default=7)
 # How long a `reference` replays its first answer (design §8); after that the record is pruned.
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=90)
 # The absolute address of the site, for links in emails.

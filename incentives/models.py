@@ -5,6 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.currencies import validate_currency
 from core.scoping import OrganizationScopedManager
@@ -104,6 +105,14 @@ class CsvImport(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # The run that owns a running import: each claim takes the next number and a run writes only while it is still
+    # its own, so a worker that wakes up after its lease ran out changes nothing (services/import_lease.py).
+    attempt = models.PositiveIntegerField(default=0, editable=False)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, editable=False)  # the lease, renewed while running
+    # How often, and when last, its task was handed to the broker while pending (the upload, a retry, the beat job's
+    # sends again when no worker took it: services/import_recovery.py).
+    sends = models.PositiveSmallIntegerField(default=1, editable=False)
+    sent_at = models.DateTimeField(default=timezone.now, editable=False)
 
     # Each subclass names the object its rows go into (``vault`` or ``pool``), its own pages' URL names
     # (``<prefix>-detail``, ``<prefix>-progress``), what the rows are, and the list page of such objects
@@ -130,9 +139,18 @@ class CsvImport(models.Model):
     def target(self):
         return getattr(self, self.target_field)
 
+    def get_retry_url(self) -> str:
+        return reverse(f"{self.url_prefix}-retry", args=[self.pk])
+
     @property
     def is_finished(self) -> bool:
         return self.status in (self.Status.SUCCEEDED, self.Status.FAILED)
+
+    @property
+    def stopped_by_fault(self) -> bool:
+        """Failed with no error on any line: the import could not finish (a worker lost, no worker, a bug), the file
+        is not at fault, so it is kept for a retry."""
+        return self.status == self.Status.FAILED and all(error["line"] is None for error in self.errors)
 
 
 class VoucherImport(CsvImport):

@@ -4,6 +4,7 @@ by name, through ``core.tasks``)."""
 from celery import shared_task
 
 from .models import CodeImport, VoucherImport
+from .services import import_recovery
 from .services.code_import import run_code_import
 from .services.imports import run_in_scope
 from .services.thresholds import SEND_TIME_LIMIT, check_thresholds, notify_if_low
@@ -39,3 +40,10 @@ def check_pool_thresholds() -> int:
     """Every minute: re-arm pools that rose above their threshold, and email those that crossed it another way
     (codes deactivated, a lost task) or whose send failed. Returns how many emails this run sent."""
     return check_thresholds()
+
+
+@shared_task(name="incentives.recover_imports")
+def recover_imports() -> dict[str, int]:
+    """Every minute: fail imports whose worker died, send again those no worker took (failing them after a few
+    sends), drop the files failed imports kept past their retry time."""
+    return import_recovery.recover_imports()

@@ -2,7 +2,7 @@ from collections.abc import Callable
 from functools import partial
 
 from django.contrib import messages
-from django.db.models import Count, OuterRef, Subquery
+from django.db.models import BooleanField, Count, ExpressionWrapper, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import JsonResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -38,6 +38,7 @@ from .models import (
 from .services.code_import import start_code_import
 from .services.codegen import generate_codes
 from .services.codes import set_codes_active
+from .services.import_recovery import retry_import
 from .services.imports import read_progress
 from .services.pools import pool_counts, with_counts
 from .services.voucher_import import start_voucher_import
@@ -143,7 +144,26 @@ class CsvImportDetailView(AdminRequiredMixin, DetailView):
     context_object_name = "job"
 
     def get_queryset(self):
-        return self.model.objects.select_related(self.model.target_field).defer("content")
+        # Whether the file is still held (a failed import can then be retried), without reading megabytes of it.
+        held = ExpressionWrapper(Q(content__isnull=False), output_field=BooleanField())
+        return self.model.objects.select_related(self.model.target_field).defer("content").annotate(file_held=held)
+
+
+class CsvImportRetryView(AdminRequiredMixin, View):
+    """Queue again an import that could not finish (its worker was lost, no worker took it): the same import, its
+    page follows it again."""
+
+    model: type[CsvImport] | None = None
+
+    def post(self, request, pk):
+        job = get_object_or_404(self.model.objects.defer("content"), pk=pk)
+        try:
+            retry_import(job)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, "The import was queued again.")
+        return redirect(job)
 
 
 class CsvImportProgressView(AdminRequiredMixin, View):

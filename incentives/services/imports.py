@@ -28,6 +28,7 @@ from core.scoping import organization_scope, scopes_disabled
 from core.tasks import queue_after_commit
 
 from ..models import CsvImport
+from .import_lease import Lease, LeaseLost
 
 logger = logging.getLogger(__name__)
 
@@ -230,58 +231,71 @@ def run_import(
 ) -> CsvImport:
     """Check the job's whole file, then insert every row in one transaction, or none and store why.
 
-    Safe to run again (a redelivered task): a finished job is left as it is, and each final transaction locks
-    the job row first, so two runs at once record one outcome and insert at most once. An IntegrityError
-    during the insert (a rival saved one of the rows since the check) means checking again to name the lines.
+    Safe to run again and at once (a redelivered task, a worker that outlived its lease): only the run holding the
+    job's lease works on it, and each final transaction locks the job row and checks the lease first, so one
+    outcome is recorded and the rows are inserted at most once. An IntegrityError during the insert (a rival saved
+    one of the rows since the check) means checking again to name the lines.
     """
     job = model.objects.select_related(model.target_field).get(pk=job_id)
-    unfinished = [CsvImport.Status.PENDING, CsvImport.Status.RUNNING]
-    # Conditional, so a run that loaded the row just before another run finished it doesn't reopen it.
-    if not model.objects.filter(pk=job.pk, status__in=unfinished).update(status=CsvImport.Status.RUNNING):
+    lease = Lease.claim(job)
+    if lease is None:  # finished, or a live run has it
         job.refresh_from_db()
         return job
+
+    def report(done: int, total: int, phase: str) -> None:
+        lease.renew()  # the check's reports keep the lease; the insert holds the job row locked instead
+        if progress:
+            progress(done, total, phase)
+
+    recorded = False
     try:
-        checked = check(bytes(job.content or b""), job.target, progress)
+        checked = check(bytes(job.content or b""), job.target, report)
         if checked.ok:
             try:
-                with transaction.atomic():
-                    if _claim(job):
-                        insert(job, checked.rows, progress)
-                        _store_outcome(job, CsvImport.Status.SUCCEEDED, checked, len(checked.rows))
+                recorded = _record(lease, job, CsvImport.Status.SUCCEEDED, checked, len(checked.rows),
+                                   before=partial(insert, job, checked.rows, progress))
             except IntegrityError:
+                lease.renew(now=True)  # the insert's lock is gone, and a long insert outlasts the lease
                 checked = check(bytes(job.content or b""), job.target, None)
                 if checked.ok:
-                    checked.errors = [line_error(None, "Rows were saved at the same time as this import; try again.")]
+                    checked.errors = [line_error(None, "Rows were saved at the same time as this import; retry it.")]
         if not checked.ok:
-            with transaction.atomic():
-                if _claim(job):
-                    _store_outcome(job, CsvImport.Status.FAILED, checked)
+            recorded = _record(lease, job, CsvImport.Status.FAILED, checked)
+    except LeaseLost:
+        logger.warning("%s %s: attempt %s lost its lease; another run or the beat job has it.",
+                       model._meta.verbose_name, job_id, lease.attempt)
     except Exception:
-        with transaction.atomic():
-            if _claim(job):
-                unexpected = [line_error(None, "The import stopped on an unexpected error; nothing was imported.")]
-                _store_outcome(job, CsvImport.Status.FAILED, CheckResult(errors=unexpected))
+        unexpected = [line_error(None, "The import stopped on an unexpected error; nothing was imported.")]
+        _record(lease, job, CsvImport.Status.FAILED, CheckResult(errors=unexpected))
         raise
     job.refresh_from_db()
-    if progress:
+    if recorded and progress:
         progress(job.imported_count, job.total_rows, job.status)
     return job
 
 
-def _claim(job: CsvImport) -> bool:
-    """Lock the job row for the rest of the transaction; False when another run already finished it."""
-    locked = type(job).objects.select_for_update(of=("self",)).only("status").get(pk=job.pk)
-    return not locked.is_finished
-
-
-def _store_outcome(job: CsvImport, status: str, checked: CheckResult, imported: int = 0) -> None:
-    job.status = status
-    job.errors = checked.errors
-    job.total_rows = checked.total_rows
-    job.imported_count = imported
-    job.finished_at = timezone.now()
-    job.content = None  # the file is no longer needed either way; don't keep megabytes per import
-    job.save(update_fields=["status", "errors", "total_rows", "imported_count", "finished_at", "content"])
+def _record(
+    lease: Lease, job: CsvImport, status: str, checked: CheckResult, imported: int = 0, *,
+    before: Callable[[], None] | None = None,
+) -> bool:
+    """In one transaction with the job row locked and still this run's: ``before`` (the insert), then the outcome.
+    False, changing nothing, when the run no longer owns the job."""
+    with transaction.atomic():
+        if not lease.lock():
+            return False
+        if before is not None:
+            before()
+        job.status = status
+        job.errors = checked.errors
+        job.total_rows = checked.total_rows
+        job.imported_count = imported
+        job.finished_at = timezone.now()
+        fields = ["status", "errors", "total_rows", "imported_count", "finished_at"]
+        if status == CsvImport.Status.SUCCEEDED or not job.stopped_by_fault:
+            job.content = None  # no longer needed: don't keep megabytes per import (a fault keeps it for a retry)
+            fields.append("content")
+        job.save(update_fields=fields)
+    return True
 
 
 def batches(rows: list, size: int, progress: Progress | None) -> Iterator[list]:
