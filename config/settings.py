@@ -119,6 +119,19 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# The default storage holds the grids' background exports; never served by URL, only through their own view.
+# Several machines need a shared folder here (or another storage backend in STORAGES["default"]).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+
+# Grid downloads (design §9). CSV streams at any size; an XLSX is a zip, finished before its first byte can go,
+# so above this many rows a worker builds it and the page follows its progress to a link (grids.Export).
+GRID_XLSX_REQUEST_ROWS = env.int("GRID_XLSX_REQUEST_ROWS", default=50_000)
+GRID_EXPORT_RETENTION_HOURS = env.int("GRID_EXPORT_RETENTION_HOURS", default=24)
+# An export no worker started within this many seconds (the broker down, no worker), or whose worker stopped
+# reporting progress for as long (killed), is marked failed, so no page waits forever; the user tries again.
+GRID_EXPORT_START_TIMEOUT = env.int("GRID_EXPORT_START_TIMEOUT", default=300)
+GRID_EXPORT_STALL_TIMEOUT = env.int("GRID_EXPORT_STALL_TIMEOUT", default=600)
+GRID_EXPORT_TIME_LIMIT = env.int("GRID_EXPORT_TIME_LIMIT", default=3600)  # seconds, the export task's hard limit
 
 # Email: EMAIL_URL like smtp://user:pass@host:587; unset, mail goes to the console.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -150,6 +163,8 @@ CELERY_BEAT_SCHEDULE = {
     "check-pool-thresholds": {"task": "incentives.check_pool_thresholds", "schedule": 60.0},
     "prune-idempotency-records": {"task": "interactions.prune_idempotency_records", "schedule": 24 * 60 * 60.0},
 }
+# Background grid exports: fail those that never started or stalled, delete those kept their day.
+CELERY_BEAT_SCHEDULE["clean-up-grid-exports"] = {"task": "grids.clean_up_exports", "schedule": 300.0}
 # How long a `reference` replays its first answer (design §8); after that the record is pruned.
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=90)
 # The absolute address of the site, for links in emails.

@@ -5,7 +5,7 @@
   const bar = box.querySelector(".progress-bar");
   const phase = box.querySelector("[data-testid=progress-phase]");
   const percent = box.querySelector("[data-testid=progress-percent]");
-  const labels = { queued: "Waiting for a worker…", checking: "Checking every line…", importing: "Importing…" };
+  const labels = { queued: "Waiting for a worker…", checking: "Checking every line…", importing: "Importing…", writing: "Writing the spreadsheet…" };
   async function poll() {
     try {
       const response = await fetch(box.dataset.progressUrl, { headers: { Accept: "application/json" } });
