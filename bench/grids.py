@@ -265,6 +265,7 @@ def main() -> None:
         )
         heading(f"every voucher ({ROWS:,} rows): XLSX as a background export, CSV streamed, COPY")
         compare_xlsx(client, "/incentives/vouchers/?format=xlsx")
+        heading(f"every voucher ({ROWS:,} rows) as CSV, streamed, against COPY")
         compare_download(client, "/incentives/vouchers/?format=csv", VOUCHER_COPY.format(where=""))
         heading("interactions grid")
         admin_interactions = "/django-admin/interactions/interaction/"

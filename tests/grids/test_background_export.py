@@ -173,6 +173,17 @@ def test_a_member_demoted_since_the_click_gets_the_file_without_secrets(
     assert f"V{vouchers.pk}-" not in repr(sheet_values(stored_file(export)))
 
 
+def test_a_user_no_longer_a_member_gets_no_file_and_is_told_why(
+    client, admin_user, vouchers, django_capture_on_commit_callbacks
+):
+    client.force_login(admin_user)
+    export, _ = start(client, reverse(VOUCHERS) + "?format=xlsx", False, django_capture_on_commit_callbacks)
+    Membership.objects.filter(user=admin_user).delete()
+    assert build_export(export.pk) == Export.Status.FAILED
+    export.refresh_from_db()
+    assert export.error == "You may no longer download these rows." and export.file.name == ""
+
+
 # --- progress, link, access --------------------------------------------------------------------------------
 
 
