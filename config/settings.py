@@ -129,6 +129,19 @@ STORAGES = {
         else "whitenoise.storage.CompressedManifestStaticFilesStorage"
     },
 }
+# The default storage holds the grids' background exports; never served by URL, only through their own view.
+# Several machines need a shared folder here (or another storage backend in STORAGES["default"]).
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=VAR_DIR / "media")
+
+# Grid downloads (design §9). CSV streams at any size; an XLSX is a zip, finished before its first byte can go,
+# so above this many rows a worker builds it and the page follows its progress to a link (grids.Export).
+GRID_XLSX_REQUEST_ROWS = env.int("GRID_XLSX_REQUEST_ROWS", default=50_000)
+GRID_EXPORT_RETENTION_HOURS = env.int("GRID_EXPORT_RETENTION_HOURS", default=24)
+# An export no worker started within this many seconds (the broker down, no worker), or whose worker stopped
+# reporting progress for as long (killed), is marked failed, so no page waits forever; the user tries again.
+GRID_EXPORT_START_TIMEOUT = env.int("GRID_EXPORT_START_TIMEOUT", default=300)
+GRID_EXPORT_STALL_TIMEOUT = env.int("GRID_EXPORT_STALL_TIMEOUT", default=600)
+GRID_EXPORT_TIME_LIMIT = env.int("GRID_EXPORT_TIME_LIMIT", default=3600)  # seconds, the export task's hard limit
 
 # Email: EMAIL_URL like smtp://user:pass@host:587; unset, mail goes to the console.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -167,6 +180,8 @@ CELERY_BEAT_SCHEDULE = {
     "prune-idempotency-records": {"task": "interactions.prune_idempotency_records", "schedule": 24 * 60 * 60.0},
     # Imports whose worker died (failed), or that no worker took since the upload (sent again, failed after a few).
     "recover-imports": {"task": "incentives.recover_imports", "schedule": 60.0},
+    # Background grid exports: fail those that never started or stalled, delete those kept their day.
+    "clean-up-grid-exports": {"task": "grids.clean_up_exports", "schedule": 300.0},
 }
 # Background imports: a running import renews a lease while it works; once it ran out the worker is taken for lost.
 # A pending one no worker took is sent again every IMPORT_RESEND_SECONDS, and failed once sent IMPORT_MAX_SENDS

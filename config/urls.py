@@ -20,6 +20,7 @@ urlpatterns = [
     path("tracking/", include("tracking.urls")),
     path("hooks/voice/", VoiceWebhookView.as_view(), name="voice-webhook"),
     path("reporting/", include("reporting.urls")),
+    path("exports/", include("grids.urls")),
     path("django-admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import IO, Any
 
 from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
@@ -144,17 +144,33 @@ def csv_response(file_name: str, headers: list[str], rows: Iterable[list[Any]]) 
     return response
 
 
-def xlsx_response(file_name: str, headers: list[str], rows: Iterable[list[Any]]) -> FileResponse:
-    """openpyxl's write-only mode keeps memory flat; the finished file is streamed from a temporary file."""
+def write_xlsx(target: IO[bytes], sheet_name: str, headers: list[str], rows: Iterable[list[Any]],
+               progress: Callable[[int], None] | None = None) -> int:
+    """Write a workbook of ``rows`` into ``target``; how many rows it holds (at most XLSX_MAX_ROWS).
+
+    openpyxl's write-only mode spools the sheet to a temporary file row by row, so memory stays flat.
+    ``progress(rows written)`` is called every CHUNK_ROWS rows.
+    """
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(file_name[:31])
+    sheet = workbook.create_sheet(sheet_name[:31])
     sheet.append(headers)
-    for n, row in enumerate(rows):
-        if n >= XLSX_MAX_ROWS:
+    written = 0
+    for row in rows:
+        if written >= XLSX_MAX_ROWS:
             break
         sheet.append([_xlsx_cell(sheet, v) for v in row])
+        written += 1
+        if progress is not None and written % CHUNK_ROWS == 0:
+            progress(written)
+    workbook.save(target)
+    return written
+
+
+def xlsx_response(file_name: str, headers: list[str], rows: Iterable[list[Any]]) -> FileResponse:
+    """Built in the request, so only for a bounded number of rows (GridView.download); streamed from a temporary
+    file once finished."""
     spool = tempfile.TemporaryFile()  # noqa: SIM115 (FileResponse closes it)
-    workbook.save(spool)
+    write_xlsx(spool, file_name, headers, rows)
     spool.seek(0)
     return FileResponse(spool, as_attachment=True, filename=f"{file_name}.xlsx", content_type=CONTENT_TYPES["xlsx"])
 

@@ -15,12 +15,14 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import EmptyPage, PageNotAnInteger
 from django.db.models import BooleanField, ExpressionWrapper, QuerySet, Value
-from django.http import HttpResponseRedirect, QueryDict
+from django.http import HttpRequest, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect
+from django.urls import Resolver404, resolve
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.views.generic import TemplateView
@@ -28,10 +30,12 @@ from django_filters import FilterSet
 from django_tables2 import Table
 
 from accounts.models import Membership
-from accounts.permissions import MemberRequiredMixin, is_org_admin
+from accounts.permissions import AdminRequiredMixin, MemberRequiredMixin, is_org_admin
+from core.errors import DomainError
 
 from .export import WRITERS, export_columns, export_rows
-from .models import SavedFilter
+from .models import Export, SavedFilter
+from .services import Download, start_export
 from .tables import SecretColumn, SelectColumn, secret_flag
 from .widgets import prepare_filter_form
 
@@ -234,17 +238,39 @@ class GridView(MemberRequiredMixin, TemplateView):
             table.paginate(page=table.paginator.num_pages, per_page=per_page)
 
     def download(self, grid: Grid, export_format: str):
+        if export_format == "xlsx" and self.too_large_for_request(grid.queryset):
+            export = start_export(
+                organization=self.request.organization, user=self.request.user, grid=self.grid_name,
+                title=self.page_title, path=self.request.path, query_string=filter_query(self.request.GET),
+            )
+            return redirect(export)  # its page follows the worker to a link
+        download = self.download_rows(grid)
+        return WRITERS[export_format](download.name, download.headers, download.rows)
+
+    @staticmethod
+    def too_large_for_request(rows: QuerySet) -> bool:
+        """More rows than an XLSX built inside a request may hold: counted no further than the bound."""
+        limit = settings.GRID_XLSX_REQUEST_ROWS
+        return rows.order_by().values("pk")[: limit + 1].count() > limit
+
+    def download_rows(self, grid: Grid, *, counted: bool = False) -> Download:
+        """The grid's download: its exported columns and one row generator over its queryset."""
         columns = export_columns(grid.table)
         rows = export_rows(grid.queryset, columns, self.request.organization.zone)
         stamp = timezone.localtime(timezone.now(), self.request.organization.zone).strftime("%Y%m%d-%H%M")
-        return WRITERS[export_format](f"{self.download_name}-{stamp}", [c.header for c in columns], rows)
+        return Download(f"{self.download_name}-{stamp}", [c.header for c in columns], rows,
+                        grid.queryset.count() if counted else None)
+
+    @property
+    def page_title(self) -> str:
+        return self.title or str(self.model._meta.verbose_name_plural).capitalize()
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         query = filter_query(self.request.GET)
         saved = self.saved_filter
         context.update(
-            title=self.title or str(self.model._meta.verbose_name_plural).capitalize(),
+            title=self.page_title,
             table=kwargs["grid"].table,
             filterset=kwargs["grid"].filterset,
             filter_query=query,
@@ -257,3 +283,31 @@ class GridView(MemberRequiredMixin, TemplateView):
             bulk_actions=self.allowed_bulk_actions,
         )
         return context
+
+
+def replay_download(export: Export) -> Download:
+    """For a worker: the download of ``export``'s grid, as its page would answer it to the export's user now.
+
+    The stored path and query string go through the grid's own view (``build_grid``, ``download_rows``), with
+    the user's current membership: the organization's scope, and secrets for admins only, as on the page.
+    """
+    try:
+        match = resolve(export.path)
+    except Resolver404:
+        match = None
+    view_class = getattr(match.func, "view_class", None) if match else None
+    if view_class is None or not issubclass(view_class, GridView):
+        raise DomainError("This page no longer offers downloads.")
+    membership = (Membership.objects.select_related("user", "organization")
+                  .filter(user=export.user_id, organization=export.organization_id).first())
+    if membership is None or (issubclass(view_class, AdminRequiredMixin) and not is_org_admin(membership)):
+        raise DomainError("You may no longer download these rows.")
+    request = HttpRequest()
+    request.method = "GET"
+    request.path = request.path_info = export.path
+    request.GET = QueryDict(export.query_string)
+    request.user, request.organization, request.membership = membership.user, membership.organization, membership
+    request.resolver_match = match
+    view = view_class(**match.func.view_initkwargs)
+    view.setup(request, *match.args, **match.kwargs)
+    return view.download_rows(view.build_grid(), counted=True)

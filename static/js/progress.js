@@ -7,7 +7,7 @@
   const percent = box.querySelector("[data-testid=progress-percent]");
   const labels = {
     queued: "Waiting for a worker…", checking: "Checking every line…", importing: "Importing…",
-    running: "Running (no progress to show)…",
+    running: "Running (no progress to show)…", writing: "Writing the spreadsheet…",
   };
   async function poll() {
     try {

@@ -1,14 +1,18 @@
 """Tenancy: one organization never reaches another's rows, by construction (design §2)."""
 
+from datetime import timedelta
+
 import pytest
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 from django_scopes.exceptions import ScopeError
 
 from accounts.models import Membership
 from campaigns.models import Campaign, Integration
 from campaigns.services.integrations import create_integration
 from core.scoping import organization_scope, scopes_disabled
+from grids.models import Export
 from incentives.models import CodeImport, IncentivePool, Vault, Voucher, VoucherImport
 from tracking.models import TrackingNumber
 
@@ -67,6 +71,8 @@ def other_org_objects(make_organization, make_member, make_campaign, make_vault)
         voucher_import = VoucherImport.objects.create(vault=vault, file_name="b.csv", content=b"")
         pool = IncentivePool.objects.create(organization=b, name="B pool")
         code_import = CodeImport.objects.create(pool=pool, file_name="codes.csv", content=b"")
+        export = Export.objects.create(organization=b, user=owner, grid="incentives:voucher-list", path="/",
+                                       status=Export.Status.READY, expires_at=timezone.now() + timedelta(hours=1))
         number = TrackingNumber.objects.create(organization=b, number="+14155550199", forward_to="+14155550100",
                                                campaign=campaign)
     return {
@@ -77,6 +83,7 @@ def other_org_objects(make_organization, make_member, make_campaign, make_vault)
         "campaigns:integration-revoke": integration,
         "incentives:vault-detail": vault, "incentives:vault-edit": vault, "incentives:vault-import": vault,
         "incentives:voucher-void": voucher, "incentives:pool-detail": pool,
+        "grids:export-detail": export, "grids:export-progress": export, "grids:export-file": export,
         "incentives:pool-edit": pool, "incentives:pool-generate": pool, "incentives:pool-import": pool,
         "incentives:code-import-detail": code_import, "incentives:code-import-progress": code_import,
         "incentives:import-detail": voucher_import, "incentives:import-progress": voucher_import,
