@@ -12,12 +12,13 @@ from ninja import Field, Router, Schema
 from pydantic import ConfigDict, field_validator, model_validator
 
 from accounts.currencies import currency_codes, is_currency
+from incentives.models import Voucher
 from incentives.services.awards import award_voucher
 from interactions.models import Interaction
 from interactions.services.log import Redeemer
 
 from .envelope import answers, records, written
-from .schemas import Amount, Text, documented
+from .schemas import Text, decimal_amount, documented
 
 router = Router(tags=["awards"])
 
@@ -69,7 +70,9 @@ class AwardIn(Schema):
     )
 
     vendor: Text = Field(min_length=1, max_length=100, examples=["ACME"])
-    amount: Amount = Field(examples=["10.00"], description="At most 2 decimals and 12 digits, as a string or a number.")
+    amount: decimal_amount(Voucher._meta.get_field("amount")) = Field(  # type: ignore[valid-type]
+        examples=["10.00"], description="A decimal string or a JSON number, at most 2 decimals and 12 digits."
+    )
     currency: Annotated[str, documented(enum=sorted(currency_codes()))] | None = Field(
         None, pattern=r"^[A-Z]{3}$", description="ISO 4217; the organization's default currency when absent."
     )

@@ -85,9 +85,8 @@ def answers(
         }
         for status, codes in by_status.items()
     }
-    for status in successes:
-        if links:
-            documented[status] = {"links": links}
+    if links:
+        documented.update({status: {"links": links} for status in successes})
     return {
         "response": {**successes, frozenset(by_status): ErrorResponse},
         "openapi_extra": {"responses": documented},

@@ -8,21 +8,19 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
+from django.db.models import DecimalField
 from pydantic import AfterValidator, BeforeValidator, Field, GetJsonSchemaHandler
 from pydantic_core import core_schema
 
 # No control characters (Unicode Cc): PostgreSQL text cannot hold NUL, a spreadsheet cannot hold most of the
 # others, and no id, name or reference needs one. Written for JSON Schema (ECMA), Python and Rust regexes alike.
-TEXT_PATTERN = r"^[^\x00-\x1f\x7f-\x9f]*$"
+_CONTROLS = r"\x00-\x1f\x7f-\x9f"
+TEXT_PATTERN = rf"^[^{_CONTROLS}]*$"
 # Text in a URL path segment, which no "/" can be part of (one would end the segment).
-PATH_TEXT_PATTERN = r"^[^/\x00-\x1f\x7f-\x9f]*$"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+PATH_TEXT_PATTERN = rf"^[^/{_CONTROLS}]*$"
+_CONTROL = re.compile(rf"[{_CONTROLS}]")
 # Lone UTF-16 surrogates ("\ud800" in JSON) are no Unicode text: nothing could store or encode them.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-# An amount of money with at most 2 decimals and 12 digits (the vouchers' column), as text or as a JSON number.
-AMOUNT_PATTERN = r"^[0-9]{1,10}(\.[0-9]{1,2})?$"
-AMOUNT_MAXIMUM = Decimal("9999999999.99")
 
 
 class documented:  # noqa: N801 (used as a marker in Annotated, like pydantic's own)
@@ -50,22 +48,31 @@ Text = Annotated[str, AfterValidator(_text), documented(pattern=TEXT_PATTERN)]
 PathText = Annotated[str, AfterValidator(_text), documented(pattern=PATH_TEXT_PATTERN)]
 
 
-def _amount(value: Any) -> Any:
-    # Pydantic's Decimal also takes " 1", "1e1", "+1" and "1_0": a string must be what the pattern documents.
-    if isinstance(value, str) and not re.fullmatch(AMOUNT_PATTERN, value):
-        raise ValueError('Send the amount as a decimal such as "10.00" or 10.5: at most 2 decimals, 12 digits.')
-    return value
+def decimal_amount(column: DecimalField) -> Any:
+    """The request type of an amount stored in ``column``: as text or as a JSON number, never more digits or
+    decimals than the column holds, never negative. Pydantic's Decimal alone also takes " 1", "1e1", "+1" and
+    "1_0": a string must be what the documented pattern says."""
+    whole, places = column.max_digits - column.decimal_places, column.decimal_places
+    pattern = rf"^[0-9]{{1,{whole}}}(\.[0-9]{{1,{places}}})?$"
+    step = Decimal(1).scaleb(-places)
 
+    def plain_decimal(value: Any) -> Any:
+        if isinstance(value, str) and not re.fullmatch(pattern, value):
+            raise ValueError(
+                f'Send the amount as a decimal such as "10.00" or 10.5: at most {places} decimals, '
+                f"{column.max_digits} digits."
+            )
+        return value
 
-Amount = Annotated[
-    Decimal,
-    Field(ge=0, max_digits=12, decimal_places=2),
-    BeforeValidator(_amount),
-    # Replaces pydantic's schema for a Decimal (a number or any string).
-    documented(
-        anyOf=[
-            {"type": "string", "pattern": AMOUNT_PATTERN},
-            {"type": "number", "minimum": 0, "maximum": float(AMOUNT_MAXIMUM), "multipleOf": 0.01},
-        ]
-    ),
-]
+    return Annotated[
+        Decimal,
+        Field(ge=0, max_digits=column.max_digits, decimal_places=places),
+        BeforeValidator(plain_decimal),
+        documented(  # replaces pydantic's schema for a Decimal (a number or any string)
+            anyOf=[
+                {"type": "string", "pattern": pattern},
+                {"type": "number", "minimum": 0, "maximum": float(Decimal(10) ** whole - step),
+                 "multipleOf": float(step)},
+            ]
+        ),
+    ]
