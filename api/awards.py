@@ -4,7 +4,7 @@
 import dataclasses
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -12,19 +12,29 @@ from ninja import Field, Router, Schema
 from pydantic import ConfigDict, field_validator, model_validator
 
 from accounts.currencies import currency_codes, is_currency
+from incentives.models import Voucher
 from incentives.services.awards import award_voucher
 from interactions.models import Interaction
 from interactions.services.log import Redeemer
 
-from .envelope import error_responses, records, written
-from .schemas import Text
+from .envelope import answers, records, written
+from .schemas import Text, decimal_amount, documented
 
 router = Router(tags=["awards"])
 
 
+def _one_of_them_given(*names: str) -> list[dict]:
+    """JSON Schema for "at least one of these, not null" (the model validator's rule)."""
+    return [{"required": [name], "properties": {name: {"type": "string"}}} for name in names]
+
+
 class RedeemerIn(Schema):
+    model_config = ConfigDict(json_schema_extra={"anyOf": _one_of_them_given("mobile", "email", "external_id")})
+
     mobile: str | None = Field(None, max_length=32, pattern=r"^\+?[0-9][0-9 ().-]{2,31}$", examples=["+15551234567"])
-    email: Text | None = Field(None, max_length=254, json_schema_extra={"format": "email"})
+    email: Text | None = Field(
+        None, max_length=254, json_schema_extra={"format": "email"}, examples=["ann@example.com"]
+    )
     external_id: Text | None = Field(None, min_length=1, max_length=200, description="Your own id for the redeemer.")
 
     @field_validator("email")
@@ -60,12 +70,11 @@ class AwardIn(Schema):
     )
 
     vendor: Text = Field(min_length=1, max_length=100, examples=["ACME"])
-    amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2, examples=["10.00"])
-    currency: str | None = Field(
-        None,
-        pattern=r"^[A-Z]{3}$",
-        description="ISO 4217; the organization's default currency when absent.",
-        json_schema_extra={"enum": sorted(currency_codes())},
+    amount: decimal_amount(Voucher._meta.get_field("amount")) = Field(  # type: ignore[valid-type]
+        examples=["10.00"], description="A decimal string or a JSON number, at most 2 decimals and 12 digits."
+    )
+    currency: Annotated[str, documented(enum=sorted(currency_codes()))] | None = Field(
+        None, pattern=r"^[A-Z]{3}$", description="ISO 4217; the organization's default currency when absent."
     )
     redeemer: RedeemerIn
     reference: Text | None = Field(
@@ -101,7 +110,11 @@ class AwardResponse(Schema):
 @router.post(
     "/awards",
     operation_id="createAward",
-    response={201: AwardResponse, 200: AwardResponse, **error_responses(400, 409, 422)},
+    **answers(
+        {201: AwardResponse, 200: AwardResponse},
+        "campaign_not_live", "campaign_ended", "unknown_vendor", "out_of_vouchers", "redeemer_limit_reached",
+        "idempotency_conflict",
+    ),
     summary="Award a voucher",
     description="Gives the redeemer one available voucher of the type (vendor, amount, currency): 201. "
     "A `reference` sent again by the same key replays the first answer with 200 and awards nothing.",

@@ -13,7 +13,7 @@ from campaigns.status import CampaignStatus, is_within_dates
 from incentives.services.vouchers import available_by_type, campaign_vouchers
 from interactions.models import Interaction
 
-from .envelope import error_responses, records
+from .envelope import answers, records
 
 router = Router(tags=["campaign"])
 
@@ -45,7 +45,7 @@ class CampaignResponse(Schema):
 @router.get(
     "/campaign",
     operation_id="getCampaign",
-    response={200: CampaignResponse, **error_responses()},
+    **answers({200: CampaignResponse}),
     summary="The key's campaign",
     description="The campaign of the integration key, with its available vouchers by type "
     "(test vouchers for a test key, live ones for a live key).",

@@ -16,40 +16,43 @@ from ninja import Field, Schema
 
 from core.errors import Conflict, DomainError
 
-# Every error code the API answers, with its HTTP status (design §8).
-ERROR_STATUSES = {
-    "invalid_request": 400,
-    "unauthorized": 401,
-    "integration_revoked": 403,
-    "not_found": 404,
-    "campaign_not_live": 409,
-    "campaign_ended": 409,
-    "unknown_vendor": 422,
-    "out_of_vouchers": 409,
-    "redeemer_limit_reached": 409,
-    "idempotency_conflict": 409,
-    "issuance_not_allowed": 409,
-    "redemption_not_allowed": 409,
-    "pool_exhausted": 409,
-    "code_inactive": 409,
-    "code_not_issued": 409,
-    "already_redeemed": 409,
-    "rate_limited": 429,
-    "internal_error": 500,
+# Every error code the API answers, with its HTTP status and when (design §8).
+ERRORS: dict[str, tuple[int, str]] = {
+    "invalid_request": (400, "malformed JSON, a body over the size or depth limit, missing or bad fields "
+                             "(`fields` says which)"),
+    "unauthorized": (401, "no key, or an unknown key"),
+    "integration_revoked": (403, "the key's integration is revoked"),
+    "not_found": (404, "no such pool or code, or not reachable with this key"),
+    "campaign_not_live": (409, "a live key while the campaign is pending"),
+    "campaign_ended": (409, "the campaign is completed or archived"),
+    "unknown_vendor": (422, "no vault linked to the campaign holds that vendor at all"),
+    "out_of_vouchers": (409, "no available voucher of that type"),
+    "redeemer_limit_reached": (409, "the campaign's max_awards_per_redeemer is reached for this redeemer"),
+    "idempotency_conflict": (409, "the reference was used before with a different body"),
+    "issuance_not_allowed": (409, "the pool does not allow issuing"),
+    "redemption_not_allowed": (409, "the pool does not allow redeeming"),
+    "pool_exhausted": (409, "no code left to issue"),
+    "code_inactive": (409, "the code is not active"),
+    "code_not_issued": (409, "a unique pool's code not issued yet"),
+    "already_redeemed": (409, "a unique code redeemed before, or a multi code redeemed before by this issuee"),
+    "rate_limited": (429, "too many requests this minute for this key (see Retry-After)"),
+    "internal_error": (500, "anything unexpected; quote the X-Request-Id"),
 }
-ERROR_CODES = tuple(ERROR_STATUSES)
+ERROR_STATUSES = {code: status for code, (status, _) in ERRORS.items()}
+ERROR_CODES = tuple(ERRORS)
 
 
 def status_of(error: DomainError) -> int:
     """The HTTP status of a domain error: its code's, else 409 for a conflict and 400 for anything else."""
     return ERROR_STATUSES.get(error.code, 409 if isinstance(error, Conflict) else 400)
 
-# Answers any operation may give: no or unknown key, revoked key, over the rate, a bug.
-COMMON_ERROR_STATUSES = (401, 403, 429, 500)
+
+# Answers any operation may give: a body refused before parsing, no or unknown key, revoked key, over the rate, a bug.
+COMMON_ERROR_CODES = ("invalid_request", "unauthorized", "integration_revoked", "rate_limited", "internal_error")
 
 
 class ErrorDetail(Schema):
-    code: str = Field(description="What went wrong, one of: " + ", ".join(ERROR_CODES) + ".")
+    code: Literal[ERROR_CODES] = Field(description="What went wrong.")  # type: ignore[valid-type]
     message: str = Field(description="For people: what went wrong and what to do.")
     fields: dict[str, list[str]] = Field(description="For invalid_request: the fields at fault and why.")
 
@@ -59,9 +62,35 @@ class ErrorResponse(Schema):
     error: ErrorDetail
 
 
-def error_responses(*statuses: int) -> dict[frozenset[int], type[Schema]]:
-    """The ``response=`` entries documenting an operation's error answers, the common ones included."""
-    return {frozenset((*statuses, *COMMON_ERROR_STATUSES)): ErrorResponse}
+def link(operation_id: str, description: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link: the operation a client can call next, its parameters taken from this answer."""
+    return {"operationId": operation_id, "description": description, "parameters": parameters}
+
+
+def answers(
+    successes: dict[int, type[Schema]], *error_codes: str, links: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """An operation's ``response=`` and ``openapi_extra=``: its success bodies (each with ``links`` to the
+    operations its answer leads to), and for each error status the error envelope narrowed to the codes this
+    operation can answer with it (the common ones included), each code explained."""
+    by_status: dict[int, list[str]] = {}
+    for code in dict.fromkeys((*COMMON_ERROR_CODES, *error_codes)):
+        by_status.setdefault(ERROR_STATUSES[code], []).append(code)
+    documented: dict[int, Any] = {
+        status: {
+            "description": "; ".join(f"`{code}`: {ERRORS[code][1]}" for code in codes) + ".",
+            "content": {"application/json": {"schema": {
+                "properties": {"error": {"properties": {"code": {"enum": codes}}}}
+            }}},
+        }
+        for status, codes in by_status.items()
+    }
+    if links:
+        documented.update({status: {"links": links} for status in successes})
+    return {
+        "response": {**successes, frozenset(by_status): ErrorResponse},
+        "openapi_extra": {"responses": documented},
+    }
 
 
 View = TypeVar("View", bound=Callable)

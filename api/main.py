@@ -43,6 +43,14 @@ REQUEST_ID_HEADER = "X-Request-Id"
 MAX_BODY_BYTES = 64 * 1024
 MAX_BODY_DEPTH = 32
 INTERNAL_ERROR_MESSAGE = "Something went wrong on our side; quote the X-Request-Id if you contact us."
+REQUEST_ID_PARAMETER = {
+    "in": "header",
+    "name": REQUEST_ID_HEADER,
+    "required": False,
+    "description": "Your id for this request: answered back and kept on its interaction (its first 100 "
+    "characters). A new one is made when it is absent or empty.",
+    "schema": {"type": "string"},
+}
 
 
 class IntegrationKey(HttpBearer):
@@ -60,10 +68,11 @@ class VoucherAPI(NinjaAPI):
         return [*super()._get_urls(), re_path(r"", not_found, name="not-found")]
 
     def get_openapi_schema(self, **kwargs):
-        """Ninja's document, with the headers every answer carries."""
+        """Ninja's document, with the X-Request-Id every request may send and every answer carries."""
         schema = super().get_openapi_schema(**kwargs)
         for path_item in schema["paths"].values():
             for operation in path_item.values():
+                operation.setdefault("parameters", []).append(REQUEST_ID_PARAMETER)
                 for status, response in operation["responses"].items():
                     headers = response.setdefault("headers", {})
                     headers[REQUEST_ID_HEADER] = {
@@ -87,7 +96,11 @@ api = VoucherAPI(
         f"{MAX_BODY_DEPTH} arrays or objects deep; a larger or deeper body is refused with 400 invalid_request "
         "naming the field `body`.\n\n"
         "Each key's requests per minute are limited (429 rate_limited, with Retry-After). The limit is best effort: "
-        "while its store is unavailable, requests are served uncounted."
+        "while its store is unavailable, requests are served uncounted.\n\n"
+        "Text fields and path parameters hold no control characters (U+0000 to U+001F, U+007F to U+009F) and no "
+        "lone surrogates (`\\ud800`); such a value is refused with 400 invalid_request naming its field. "
+        "Every answer lists, per HTTP status, the error codes it can carry; every error body is "
+        '`{"status": "error", "error": {"code", "message", "fields"}}`.'
     ),
     urls_namespace="api-v1",
     auth=IntegrationKey(),

@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from ninja import Field, Router, Schema
+from ninja import Field, Path, Router, Schema
 
 from incentives.models import IncentiveCode, IncentivePool
 from incentives.services.issuance import CodeEvent, issue_code, redeem_code
@@ -13,10 +13,14 @@ from incentives.services.pools import pool_counts, reachable_code, reachable_poo
 from interactions.models import Interaction
 from interactions.services.log import Redeemer
 
-from .envelope import error_responses, records, rendered, written
-from .schemas import Text
+from .envelope import answers, link, records, rendered, written
+from .schemas import PathText, Text
 
 router = Router(tags=["incentive pools"])
+
+# The path parameters: a pool's primary key, a code as stored (at most 255 characters; no "/", which ends it).
+PoolId = Path(ge=1, le=2**63 - 1, description="The pool's id (its `id` in the pool entity).")
+CodeParam = Path(min_length=1, max_length=255, description="The code, as issued.")
 
 
 class CodeEventIn(Schema):
@@ -168,12 +172,15 @@ def event_entity(event: CodeEvent) -> dict[str, Any]:
 @router.get(
     "/pools/{int:pool_id}",
     operation_id="getPool",
-    response={200: PoolResponse, **error_responses(404)},
+    **answers({200: PoolResponse}, "not_found", links={
+        "IssueACodeOfThisPool": link("createIssuance", "Issue a code of this pool.",
+                                     pool_id="$response.body#/incentive_pool/id"),
+    }),
     summary="Read an incentive pool",
     description="The pool and its code counts, when it is linked to the key's campaign.",
 )
 @records(Interaction.Kind.LOOKUP)
-def read_pool(request, pool_id: int):
+def read_pool(request, pool_id: int = PoolId):
     pool = reachable_pool(request.auth, pool_id)
     return rendered(200, "incentive_pool", pool_entity(pool))
 
@@ -181,13 +188,25 @@ def read_pool(request, pool_id: int):
 @router.post(
     "/pools/{int:pool_id}/issuances",
     operation_id="createIssuance",
-    response={201: IssuanceResponse, 200: IssuanceResponse, **error_responses(400, 404, 409)},
+    **answers(
+        {201: IssuanceResponse, 200: IssuanceResponse},
+        "not_found", "campaign_not_live", "campaign_ended", "issuance_not_allowed", "pool_exhausted",
+        "idempotency_conflict",
+        links={
+            "ReadTheIssuedCode": link("getCode", "The code issued.",
+                                      code="$response.body#/issuance/incentive_code/code"),
+            "RedeemTheIssuedCode": link("createRedemption", "Redeem the code issued.",
+                                        code="$response.body#/issuance/incentive_code/code"),
+            "ReadItsPool": link("getPool", "The pool it came from.",
+                                pool_id="$response.body#/issuance/incentive_pool/id"),
+        },
+    ),
     summary="Issue a code",
     description="Issues one code of the pool to `external_issuee_id`: 201. A `reference` sent again by the same "
     "key replays the first answer with 200 and issues nothing.",
 )
 @records(Interaction.Kind.ISSUANCE, created=True)
-def create_issuance(request, pool_id: int, payload: CodeEventIn):
+def create_issuance(request, payload: CodeEventIn, pool_id: int = PoolId):
     draft = request.interaction_draft
     draft.redeemer = Redeemer(external_id=payload.external_issuee_id)
     pool = reachable_pool(request.auth, pool_id)
@@ -201,12 +220,15 @@ def create_issuance(request, pool_id: int, payload: CodeEventIn):
 @router.get(
     "/codes/{code}",
     operation_id="getCode",
-    response={200: CodeResponse, **error_responses(404)},
+    **answers({200: CodeResponse}, "not_found", links={
+        "RedeemThisCode": link("createRedemption", "Redeem this code.", code="$response.body#/incentive_code/code"),
+        "ReadItsPool": link("getPool", "The code's pool.", pool_id="$response.body#/incentive_code/incentive_pool/id"),
+    }),
     summary="Read an incentive code",
     description="The code, found without its pool, when its pool is linked to the key's campaign.",
 )
 @records(Interaction.Kind.LOOKUP)
-def read_code(request, code: str):
+def read_code(request, code: PathText = CodeParam):
     found = reachable_code(request.auth, code)
     return rendered(200, "incentive_code", code_entity(found))
 
@@ -214,13 +236,21 @@ def read_code(request, code: str):
 @router.post(
     "/codes/{code}/redemptions",
     operation_id="createRedemption",
-    response={201: RedemptionResponse, 200: RedemptionResponse, **error_responses(400, 404, 409)},
+    **answers(
+        {201: RedemptionResponse, 200: RedemptionResponse},
+        "not_found", "campaign_not_live", "campaign_ended", "redemption_not_allowed", "code_inactive",
+        "code_not_issued", "already_redeemed", "idempotency_conflict",
+        links={
+            "ReadTheRedeemedCode": link("getCode", "The code redeemed, with its counts.",
+                                        code="$response.body#/redemption/incentive_code/code"),
+        },
+    ),
     summary="Redeem a code",
     description="Redeems the code for `external_issuee_id`: 201. A `reference` sent again by the same key "
     "replays the first answer with 200 and redeems nothing.",
 )
 @records(Interaction.Kind.REDEMPTION, created=True)
-def create_redemption(request, code: str, payload: CodeEventIn):
+def create_redemption(request, payload: CodeEventIn, code: PathText = CodeParam):
     draft = request.interaction_draft
     draft.redeemer = Redeemer(external_id=payload.external_issuee_id)
     found = reachable_code(request.auth, code)
