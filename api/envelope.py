@@ -36,6 +36,7 @@ ERROR_STATUSES = {
     "already_redeemed": 409,
     "rate_limited": 429,
     "internal_error": 500,
+    "service_unavailable": 503,
 }
 ERROR_CODES = tuple(ERROR_STATUSES)
 
@@ -44,8 +45,8 @@ def status_of(error: DomainError) -> int:
     """The HTTP status of a domain error: its code's, else 409 for a conflict and 400 for anything else."""
     return ERROR_STATUSES.get(error.code, 409 if isinstance(error, Conflict) else 400)
 
-# Answers any operation may give: no or unknown key, revoked key, over the rate, a bug.
-COMMON_ERROR_STATUSES = (401, 403, 429, 500)
+# Answers any operation may give: no or unknown key, revoked key, over the rate, a bug, the database failing.
+COMMON_ERROR_STATUSES = (401, 403, 429, 500, 503)
 
 
 class ErrorDetail(Schema):
