@@ -13,6 +13,7 @@ from core.scoping import scopes_disabled
 from grids.filters import SearchFilter
 from grids.models import SavedFilter
 from grids.secrets import probes_of
+from grids.tables import SECRET_MASK
 from incentives.filters import CodeFilterSet, IssuanceFilterSet, VoucherFilterSet
 from incentives.models import IncentiveCode, Issuance, Voucher
 from incentives.tables import CodeTable, IssuanceTable, VoucherTable
@@ -166,3 +167,35 @@ def test_issuance_codes_stay_filterable_for_standard_users(client, organization,
     url = reverse("incentives:issuance-list")
     assert shown(client, f"{url}?code=issued-1", "external_issuee_id") == ["ann"]
     assert shown(client, f"{url}?code=other", "external_issuee_id") == []
+
+
+# --- the pages beside the grids that show codes ----------------------------------------------------------------
+
+
+def test_a_pools_page_masks_its_unissued_codes_for_a_standard_user(client, standard_user, admin_user, secrets):
+    with scopes_disabled():
+        pool = IncentiveCode.objects.get(code="ISSUED-1").pool
+    url = reverse("incentives:pool-detail", args=[pool.pk])
+    client.force_login(standard_user)
+    page = client.get(url).content.decode()
+    assert "ISSUED-1" in page and SECRET_MASK in page
+    assert "SECRET-" not in page and "ZULU-9" not in page
+    assert "by code" not in page  # in id order: the masked ones do not tell where they sort
+    client.force_login(admin_user)
+    page = client.get(url).content.decode()
+    assert all(code in page for code in ("ISSUED-1", "SECRET-1", "SECRET-2", "ZULU-9"))
+
+
+def test_a_campaigns_latest_interactions_mask_voucher_codes_for_a_standard_user(
+    client, standard_user, admin_user, secrets
+):
+    with scopes_disabled():
+        campaign = Interaction.objects.first().campaign
+    url = reverse("campaigns:detail", args=[campaign.pk])
+    client.force_login(standard_user)
+    page = client.get(url).content.decode()
+    assert "r0@example.com" in page and SECRET_MASK in page
+    assert not any(code in page for code in ("ALPHA-1", "BRAVO-1", "CHARLIE-1"))
+    client.force_login(admin_user)
+    page = client.get(url).content.decode()
+    assert all(code in page for code in ("ALPHA-1", "BRAVO-1", "CHARLIE-1"))
