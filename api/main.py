@@ -138,6 +138,8 @@ def _answer(
             admit(integration, requests)
         except DomainError as error:
             response = on_domain_error(request, error)
+        except Exception as error:  # noqa: BLE001  (the key's bookkeeping failed: answered and logged as any call)
+            response = on_unexpected(request, error)
         else:
             refusal = _body_refusal(request)
             response = on_domain_error(request, refusal) if refusal else run(request, *args, **kwargs)

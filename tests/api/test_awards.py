@@ -341,6 +341,17 @@ def test_the_database_failing_before_the_operation_is_service_unavailable_with_i
     assert response["X-Request-Id"] == "req-7"
 
 
+def test_the_database_failing_in_the_keys_bookkeeping_is_service_unavailable_and_logged(setup, api, monkeypatch):
+    def connection_lost(integration, now):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr("api.keys.note_key_used", connection_lost)
+    assert_error(api.post("/awards", award_body(), key=setup.live_key), 503, "service_unavailable")
+    logged = only_interaction(setup.campaign)
+    assert (logged.outcome, logged.error_code, logged.http_status) == ("exception", "service_unavailable", 503)
+    assert not Voucher._base_manager.filter(status=Voucher.Status.AWARDED).exists()
+
+
 def test_a_failure_before_the_operation_is_internal_error_with_its_request_id(setup, api, monkeypatch):
     def broken(key):
         raise RuntimeError("a bug")

@@ -17,13 +17,16 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
+from psycopg import sql
 
 from core.scoping import scopes_disabled
 from incentives.models import Voucher
@@ -211,6 +214,46 @@ def test_an_award_with_a_reference_terminated_in_its_transaction_keeps_no_record
     assert first[2] == again[2]
     assert every_voucher_with_its_interaction() == 2
     assert IdempotencyRecord._base_manager.count() == 1
+
+
+@contextmanager
+def refusing_new_connections():
+    """The test database refuses new connections meanwhile, as while a server restarts (open ones stay)."""
+    database = connection.settings_dict
+    alter = sql.SQL("ALTER DATABASE {} ALLOW_CONNECTIONS {}")
+    with psycopg.connect(host=database["HOST"], port=database["PORT"] or 5432, user=database["USER"],
+                         password=database["PASSWORD"] or None, dbname="postgres", autocommit=True) as maintenance:
+        maintenance.execute(alter.format(sql.Identifier(database["NAME"]), sql.SQL("false")))
+        try:
+            yield
+        finally:
+            maintenance.execute(alter.format(sql.Identifier(database["NAME"]), sql.SQL("true")))
+
+
+def test_an_award_whose_backend_is_terminated_while_the_database_refuses_connections_answers_503_at_once(
+    setup, web  # noqa: F811
+):
+    """Where the call cannot be logged (no connection to be had), it is still answered, once, without waiting: the
+    application log holds it, by its request id."""
+    web.award(setup.live_key)
+    interactions = Interaction._meta.db_table
+    with refusing_new_connections():
+        started = time.monotonic()
+        status, headers, body = terminated_while_waiting(
+            f"LOCK TABLE {interactions} IN SHARE MODE",
+            lambda: web.award(setup.live_key, redeemer={"email": "bob@example.com"}),
+        )
+        answered_in = time.monotonic() - started
+
+    assert_unavailable(status, body)
+    assert answered_in < 20
+    assert f"API request failed (request id {headers['x-request-id']})" in web.log.read_text()
+    assert every_voucher_with_its_interaction() == 1
+    assert not Interaction._base_manager.filter(redeemer_email="bob@example.com").exists()
+
+    status, _, body = web.award(setup.live_key, redeemer={"email": "bob@example.com"})
+    assert status == 201, body  # connections are taken again: the worker opens a new one
+    assert every_voucher_with_its_interaction() == 2
 
 
 def test_an_idle_persistent_connection_terminated_between_two_requests_is_replaced(setup, web):  # noqa: F811
