@@ -37,6 +37,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "already_redeemed": (409, "a unique code redeemed before, or a multi code redeemed before by this issuee"),
     "rate_limited": (429, "too many requests this minute for this key (see Retry-After)"),
     "internal_error": (500, "anything unexpected; quote the X-Request-Id"),
+    "service_unavailable": (503, "the database failed under the request (a restart, a lost connection); retry, "
+                                 "with the same `reference` for a write"),
 }
 ERROR_STATUSES = {code: status for code, (status, _) in ERRORS.items()}
 ERROR_CODES = tuple(ERRORS)
@@ -47,8 +49,11 @@ def status_of(error: DomainError) -> int:
     return ERROR_STATUSES.get(error.code, 409 if isinstance(error, Conflict) else 400)
 
 
-# Answers any operation may give: a body refused before parsing, no or unknown key, revoked key, over the rate, a bug.
-COMMON_ERROR_CODES = ("invalid_request", "unauthorized", "integration_revoked", "rate_limited", "internal_error")
+# Answers any operation may give: a body refused before parsing, no or unknown key, revoked key, over the rate, a bug,
+# the database failing.
+COMMON_ERROR_CODES = (
+    "invalid_request", "unauthorized", "integration_revoked", "rate_limited", "internal_error", "service_unavailable",
+)
 
 
 class ErrorDetail(Schema):

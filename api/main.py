@@ -15,6 +15,7 @@ from functools import wraps
 from itertools import accumulate
 
 from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import re_path
 from django.views.decorators.csrf import csrf_exempt
@@ -51,6 +52,10 @@ REQUEST_ID_PARAMETER = {
     "characters). A new one is made when it is absent or empty.",
     "schema": {"type": "string"},
 }
+UNAVAILABLE_MESSAGE = (
+    "The database failed while answering (a restart, a dropped connection): retry shortly. A write sent again with "
+    "the same reference is never made twice."
+)
 
 
 class IntegrationKey(HttpBearer):
@@ -125,9 +130,9 @@ def answer(run):
         try:
             response = _answer(request, run, args, kwargs, kind=kind, success_status=success_status,
                                request_id=request_id, started=started)
-        except Exception:  # the database failed outside the operation (key lookup, the log itself)
+        except Exception as error:  # the database failed outside the operation (key lookup, the log itself)
             logger.exception("API request failed (request id %s)", request_id)
-            response = error_response(InternalError(INTERNAL_ERROR_MESSAGE))
+            response = error_response(unexpected(error))
         response[REQUEST_ID_HEADER] = request_id
         return response
 
@@ -148,6 +153,8 @@ def _answer(
             admit(integration, requests)
         except DomainError as error:
             response = on_domain_error(request, error)
+        except Exception as error:  # noqa: BLE001  (the key's bookkeeping failed: answered and logged as any call)
+            response = on_unexpected(request, error)
         else:
             refusal = _body_refusal(request)
             response = on_domain_error(request, refusal) if refusal else run(request, *args, **kwargs)
@@ -234,6 +241,20 @@ class InternalError(DomainError):
     code = "internal_error"
 
 
+class ServiceUnavailable(DomainError):
+    """The answer when the database failed under the request (never raised, as InternalError): retryable."""
+
+    code = "service_unavailable"
+
+
+def unexpected(error: Exception) -> DomainError:
+    """The answer to an exception no handler knows: the database's connection-level failures (a terminated or
+    restarted backend, a lost connection: Django's OperationalError and InterfaceError) are worth a retry."""
+    if isinstance(error, OperationalError | InterfaceError):
+        return ServiceUnavailable(UNAVAILABLE_MESSAGE)
+    return InternalError(INTERNAL_ERROR_MESSAGE)
+
+
 def error_response(error: DomainError) -> HttpResponse:
     body = {"status": "error", "error": {"code": error.code, "message": error.message, "fields": error.fields}}
     response = HttpResponse(json.dumps(body), status=status_of(error), content_type="application/json")
@@ -291,12 +312,14 @@ def on_not_found(request: HttpRequest, error: Http404) -> HttpResponse:
 
 @api.exception_handler(Exception)
 def on_unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
-    request_id = request.headers.get(REQUEST_ID_HEADER, "")
-    logger.exception("API request failed (request id %s)", request_id or "generated")
     draft = getattr(request, "interaction_draft", None)
+    # The id the answer carries, generated ones too: what a caller quotes finds this line.
+    request_id = draft.request_id if draft is not None else request.headers.get(REQUEST_ID_HEADER, "")
+    logger.exception("API request failed (request id %s)", request_id or "unknown")
+    answer = unexpected(error)
     if draft is not None:
-        draft.note_error("internal_error", f"{type(error).__name__}: {error}", outcome=Interaction.Outcome.EXCEPTION)
-    return error_response(InternalError(INTERNAL_ERROR_MESSAGE))
+        draft.note_error(answer.code, f"{type(error).__name__}: {error}", outcome=Interaction.Outcome.EXCEPTION)
+    return error_response(answer)
 
 
 api.add_router("", awards_router)

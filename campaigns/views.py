@@ -12,9 +12,10 @@ from django.views import View
 from django.views.generic import DetailView, TemplateView, UpdateView
 from formtools.wizard.views import SessionWizardView
 
-from accounts.permissions import MemberRequiredMixin, can_manage_campaign
+from accounts.permissions import MemberRequiredMixin, can_manage_campaign, is_org_admin
 from core.errors import DomainError
 from core.forms import show_on_form
+from grids.tables import SECRET_MASK
 from grids.views import GridView
 from incentives.services.vouchers import available_by_type, campaign_vouchers
 from tracking.numbers import with_state
@@ -91,6 +92,8 @@ class CampaignDetailView(MemberRequiredMixin, DetailView):
                 now=timezone.now(),
             ),
             can_manage=can_manage_campaign(self.request.membership, campaign),
+            # Voucher codes are secrets (design §9): masked for members who are not admins.
+            voucher_code_mask=None if is_org_admin(self.request.membership) else SECRET_MASK,
             **kwargs,
         )
 

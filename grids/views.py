@@ -35,6 +35,7 @@ from core.errors import DomainError
 
 from .export import WRITERS, export_columns, export_rows
 from .models import Export, SavedFilter
+from .secrets import Probes, probes_of
 from .services import Download, start_export
 from .tables import SecretColumn, SelectColumn, secret_flag
 from .widgets import prepare_filter_form
@@ -123,10 +124,21 @@ class GridView(MemberRequiredMixin, TemplateView):
 
     # --- the one way from a request to rows ------------------------------------------------------
 
+    @cached_property
+    def secret_probes(self) -> Probes | None:
+        """For members who are not admins, the filters and sorts that would probe the grid's secrets: withheld."""
+        return None if is_org_admin(self.request.membership) else probes_of(self.table_class, self.filterset_class)
+
+    def withheld(self, query: QueryDict) -> QueryDict:
+        """``query`` as this member's grid reads it (and saves it): without the filters and sorts that probe."""
+        return query if self.secret_probes is None else self.secret_probes.withhold(query)
+
     def build_filterset(self, query: QueryDict) -> FilterSet:
         """The grid's filterset over its queryset, bound to ``query`` and styled: every grid builds it here."""
         # Always bound, even to an empty query, so a filterset's defaults (e.g. no archived campaigns) apply.
         filterset = self.filterset_class(query, queryset=self.get_queryset(), request=self.request)
+        if self.secret_probes is not None:
+            self.secret_probes.drop_filters(filterset)
         style_filter_form(filterset.form)
         return filterset
 
@@ -147,9 +159,13 @@ class GridView(MemberRequiredMixin, TemplateView):
             sequence=("select", "...") if selectable else None,
         )
         table.request = self.request  # the sort links in the header keep the request's query string
+        if self.secret_probes is not None:
+            self.secret_probes.unsort(table)
         table.order_by = query.get("sort")  # validated against the table's sortable columns
         ordered = self.hide_secrets(table, table.data.data)
         ordering = list(ordered.query.order_by or ordered.model._meta.ordering)
+        if self.secret_probes is not None:
+            ordering = self.secret_probes.ordering(ordering)
         if "pk" not in ordering and "-pk" not in ordering:
             ordering.append("pk")  # a total order, so pages never skip or repeat rows
         table.data.data = ordered.order_by(*ordering)
@@ -179,7 +195,7 @@ class GridView(MemberRequiredMixin, TemplateView):
     def saved_query(self) -> str | None:
         """The saved filter's query, normalized: "" means "my default is no filters" (also for old rows)."""
         saved = self.saved_filter
-        return None if saved is None else filter_query(QueryDict(saved.query_string))
+        return None if saved is None else filter_query(self.withheld(QueryDict(saved.query_string)))
 
     def get(self, request, *args, **kwargs):
         # Only a non-empty saved query redirects: "?" is an empty GET again, and would loop.
@@ -195,7 +211,7 @@ class GridView(MemberRequiredMixin, TemplateView):
     def post(self, request, *args, **kwargs):
         action = request.POST.get("action")
         if action == "save":
-            query = filter_query(QueryDict(request.POST.get("query", "")))
+            query = filter_query(self.withheld(QueryDict(request.POST.get("query", ""))))
             SavedFilter.objects.update_or_create(
                 user=request.user, organization=request.organization, grid=self.grid_name,
                 defaults={"query_string": query},
@@ -267,7 +283,7 @@ class GridView(MemberRequiredMixin, TemplateView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        query = filter_query(self.request.GET)
+        query = filter_query(self.withheld(self.request.GET))
         saved = self.saved_filter
         context.update(
             title=self.page_title,

@@ -224,6 +224,9 @@ class CodeImport(CsvImport):
 class IncentiveCode(models.Model):
     """One code of a pool; unique in its organization, so a code alone finds its pool (design §5)."""
 
+    # The codes that are secrets (design §9: shown only to admins): those not issued yet.
+    SECRET = models.Q(issued_count=0)
+
     pool = models.ForeignKey(IncentivePool, on_delete=models.CASCADE, related_name="codes")
     # Denormalised from the pool, for the organization-wide unique constraint.
     organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")

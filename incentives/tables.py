@@ -1,5 +1,4 @@
 import django_tables2 as tables
-from django.db.models import Q
 from django.middleware.csrf import get_token
 from django.urls import reverse
 from django.utils.html import format_html
@@ -75,7 +74,7 @@ def _pool_link(record) -> str:
 
 
 class CodeTable(GridTable):
-    code = SecretColumn(secret=Q(issued_count=0))  # an issued code is no longer a secret
+    code = SecretColumn(secret=IncentiveCode.SECRET)
     pool = tables.Column(accessor="pool__name", verbose_name="Pool", linkify=_pool_link)
     active = YesNoColumn()
     issued_count = tables.Column(verbose_name="Issued")

@@ -13,6 +13,7 @@ from django.views.generic import CreateView, DetailView, FormView, UpdateView
 from accounts.permissions import AdminRequiredMixin, MemberRequiredMixin, is_org_admin
 from core.errors import DomainError
 from core.forms import show_on_form
+from grids.tables import SECRET_MASK
 from grids.views import BulkAction, GridView
 
 from .filters import (
@@ -266,10 +267,17 @@ class PoolDetailView(MemberRequiredMixin, DetailView):
         return IncentivePool.objects.all()
 
     def get_context_data(self, **kwargs):
+        is_admin = is_org_admin(self.request.membership)
+        codes = self.object.codes.all()
+        if is_admin:
+            codes = codes.order_by("code")
+        else:  # unissued codes masked (design §9), in id order: an order by code would tell where they sort
+            codes = codes.annotate(secret=ExpressionWrapper(IncentiveCode.SECRET, output_field=BooleanField()))
+            codes = codes.order_by("pk")
         return super().get_context_data(
-            counts=pool_counts(self.object), codes=self.object.codes.order_by("code")[:20],
+            counts=pool_counts(self.object), codes=codes[:20], secret_mask=SECRET_MASK,
             imports=self.object.imports.defer("content")[:5], campaigns=self.object.campaigns.all(),
-            is_admin=is_org_admin(self.request.membership), **kwargs,
+            is_admin=is_admin, **kwargs,
         )
 
 

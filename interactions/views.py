@@ -11,7 +11,8 @@ OUTCOME_DEFINITIONS = {
     "Success": "The request did what it asked: a voucher awarded, a code issued or redeemed, a call routed.",
     "Out of stock": "No voucher of the requested type was left (out_of_vouchers), or no code (pool_exhausted).",
     "Error": "The request was refused: invalid data, an unknown vendor, a campaign not live or ended, a limit.",
-    "Exception": "The application failed unexpectedly; the caller got internal_error. Worth a look.",
+    "Exception": "The application failed unexpectedly: the caller got internal_error (worth a look), or "
+                 "service_unavailable when the database failed under the request (worth a retry).",
 }
 
 

@@ -90,6 +90,10 @@ class InteractionDraft:
     def write(self, *, http_status: int | None = None, voucher_id: int | None = None) -> Interaction:
         """Write the row now (by default as a new success; after a failure, outside its failed transaction)."""
         self.mark_written()
+        if connection.errors_occurred and not connection.in_atomic_block:
+            # The failure may have killed the connection (a terminated or restarted backend): Django's own check
+            # at the end of a request, done now, so the call is still logged, on a new connection.
+            connection.close_if_unusable_or_obsolete()
         return Interaction._base_manager.create(**self.values(http_status=http_status, voucher_id=voucher_id))
 
 

@@ -329,14 +329,37 @@ def test_an_unexpected_error_before_the_award_is_internal_error_too(setup, api, 
     assert not Voucher._base_manager.filter(status=Voucher.Status.AWARDED).exists()
 
 
-def test_a_failure_before_the_operation_is_internal_error_with_its_request_id(setup, api, monkeypatch):
+def test_the_database_failing_before_the_operation_is_service_unavailable_with_its_request_id(
+    setup, api, monkeypatch
+):
     def database_down(key):
         raise OperationalError("connection refused")
 
     monkeypatch.setattr("api.main.integration_and_requests", database_down)
     response = api.post("/awards", award_body(), key=setup.live_key, **{"X-Request-Id": "req-7"})
-    assert_error(response, 500, "internal_error")
+    assert_error(response, 503, "service_unavailable")
     assert response["X-Request-Id"] == "req-7"
+
+
+def test_the_database_failing_in_the_keys_bookkeeping_is_service_unavailable_and_logged(setup, api, monkeypatch):
+    def connection_lost(integration, now):
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr("api.keys.note_key_used", connection_lost)
+    assert_error(api.post("/awards", award_body(), key=setup.live_key), 503, "service_unavailable")
+    logged = only_interaction(setup.campaign)
+    assert (logged.outcome, logged.error_code, logged.http_status) == ("exception", "service_unavailable", 503)
+    assert not Voucher._base_manager.filter(status=Voucher.Status.AWARDED).exists()
+
+
+def test_a_failure_before_the_operation_is_internal_error_with_its_request_id(setup, api, monkeypatch):
+    def broken(key):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("api.main.integration_and_requests", broken)
+    response = api.post("/awards", award_body(), key=setup.live_key, **{"X-Request-Id": "req-8"})
+    assert_error(response, 500, "internal_error")
+    assert response["X-Request-Id"] == "req-8"
 
 
 # --- idempotency ----------------------------------------------------------------------------------
