@@ -297,3 +297,21 @@ def test_a_page_after_its_idle_connection_was_terminated_is_200(setup, web, admi
     assert web.request("GET", grid, headers=admin_session)[0] == 200
     terminate(wait_for_backend(waiting=False))
     assert web.request("GET", grid, headers=admin_session)[0] == 200
+
+
+def test_a_database_host_that_never_answers_fails_a_connect_in_seconds(blackhole):
+    """A host that takes the TCP handshake and then says nothing (a hung server, a route dropping packets) fails
+    a new connection after the project's connect timeout, not after the OS's TCP timeout or never."""
+    from django.db import OperationalError
+    from django.db.backends.postgresql.base import DatabaseWrapper
+
+    port = int(blackhole.url.rsplit(":", 1)[1].split("/")[0])
+    project = settings.DATABASES["default"]
+    wrapper = DatabaseWrapper({**project, "HOST": "127.0.0.1", "PORT": port}, alias="blackholed")
+    started = time.monotonic()
+    with pytest.raises(OperationalError):
+        wrapper.ensure_connection()
+    waited = time.monotonic() - started
+    # The blackhole drops its connections after HANG_SECONDS (8 s): without a connect timeout the wait is that.
+    assert project["OPTIONS"]["connect_timeout"] + 1.5 > waited, waited
+    assert blackhole.accepted >= 1
