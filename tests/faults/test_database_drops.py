@@ -10,15 +10,9 @@ clean error answer, nothing is half-written (no voucher without its interaction,
 its award), the call still has its one interaction, and the next request on the same process succeeds.
 """
 
-import http.client
-import json
-import os
-import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -31,74 +25,21 @@ from psycopg import sql
 from core.scoping import scopes_disabled
 from incentives.models import Voucher
 from interactions.models import IdempotencyRecord, Interaction
-from tests.api.conftest import award_body, setup  # noqa: F401  (the API fixtures: a live campaign, its keys)
+from tests.api.conftest import setup  # noqa: F401  (the API fixtures: a live campaign, its keys)
 
-from .conftest import free_port
+from .served import gunicorn
 
-PROJECT = Path(__file__).resolve().parents[2]
 APPLICATION_NAME = "fault-web"
 
 pytestmark = pytest.mark.django_db(transaction=True)  # the server reads what the test commits
 
 
-class Web:
-    """The project under gunicorn with one sync worker, on the test database."""
-
-    def __init__(self, port: int, log: Path):
-        self.port, self.log = port, log
-
-    def request(self, method: str, path: str, *, body=None, headers=None) -> tuple[int, dict, bytes]:
-        client = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
-        try:
-            data = None if body is None else json.dumps(body)
-            sent = {"Content-Type": "application/json"} if data is not None else {}
-            client.request(method, path, body=data, headers={**sent, **(headers or {})})
-            answer = client.getresponse()
-            return answer.status, {name.lower(): value for name, value in answer.getheaders()}, answer.read()
-        finally:
-            client.close()
-
-    def award(self, key: str, **overrides) -> tuple[int, dict, dict]:
-        status, headers, content = self.request("POST", "/api/v1/awards", body=award_body(**overrides),
-                                                headers={"Authorization": f"Bearer {key}"})
-        return status, headers, json.loads(content)
-
-
 @pytest.fixture(scope="module")
 def web(django_db_setup, tmp_path_factory):
-    database = connection.settings_dict
-    password = f":{database['PASSWORD']}" if database["PASSWORD"] else ""
-    url = (f"postgres://{database['USER']}{password}@{database['HOST']}:{database['PORT'] or 5432}/"
-           f"{database['NAME']}?application_name={APPLICATION_NAME}")
-    port, log = free_port(), tmp_path_factory.mktemp("web") / "gunicorn.log"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.faults.web_settings",
-        "DATABASE_URL": url,
-        "DEBUG": "0",
-        "SECRET_KEY": settings.SECRET_KEY,  # the test's sessions are the server's
-        "SECURE_SSL_REDIRECT": "0",  # plain HTTP on 127.0.0.1, as behind a load balancer
-        "CONN_MAX_AGE": "60",
-    }
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [str(Path(sys.executable).with_name("gunicorn")), "config.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1",
-             "--timeout", "120"],
-            cwd=PROJECT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )
-    served = Web(port, log)
-    try:
-        for _ in range(300):
-            try:
-                served.request("GET", "/api/v1/openapi.json")
-                break
-            except OSError:
-                assert server.poll() is None, log.read_text()[-3000:]
-                time.sleep(0.1)
+    """One sync worker: every request below is served by the same process, on its one persistent connection."""
+    with gunicorn(tmp_path_factory.mktemp("web"), "-w", "1", "--timeout", "120",
+                  application_name=APPLICATION_NAME, CONN_MAX_AGE="60") as served:
         yield served
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def worker_backends() -> list[tuple[int, str, str | None]]:
