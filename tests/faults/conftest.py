@@ -8,6 +8,8 @@ import time
 import pytest
 import redis
 from celery import current_app
+from django.conf import settings
+from django.test import Client
 
 from core.cache import forget_cache_failures
 from tests.pools.conftest import _fresh_cache, api, pools  # noqa: F401  (the pool fixtures, for faults on them)
@@ -138,3 +140,11 @@ def cache_at(settings):
 
     yield point
     forget_cache_failures()  # a later test's server may get the same port
+
+
+@pytest.fixture
+def admin_session(admin_user) -> dict:
+    """A Cookie header signed in as the organization's admin, for a served project (``tests/faults/served.py``)."""
+    client = Client()
+    client.force_login(admin_user)
+    return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"}

@@ -18,7 +18,6 @@ import psycopg
 import pytest
 from django.conf import settings
 from django.db import connection, transaction
-from django.test import Client
 from django.utils import timezone
 from psycopg import sql
 
@@ -209,11 +208,6 @@ def test_an_idle_persistent_connection_terminated_between_two_requests_is_replac
 # --- the pages --------------------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin_session(admin_user) -> dict:
-    client = Client()
-    client.force_login(admin_user)
-    return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"}
 
 
 def test_a_grid_whose_backend_is_terminated_answers_the_500_page_and_the_next_request_200(

@@ -9,8 +9,6 @@ thread streams. Served here with a 1 s timeout and a download of several seconds
 import time
 
 import pytest
-from django.conf import settings
-from django.test import Client
 
 from .served import PROJECT, gunicorn
 
@@ -20,11 +18,6 @@ ROWS = 200_000
 TIMEOUT = 1
 
 
-@pytest.fixture
-def admin_session(admin_user) -> dict:
-    client = Client()
-    client.force_login(admin_user)
-    return {"Cookie": f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"}
 
 
 def test_a_csv_download_streaming_longer_than_the_worker_timeout_arrives_whole(
