@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "incentives",
     "tracking",
     "interactions",
+    "engagement",
     "reporting",
     "grids",
 ]
