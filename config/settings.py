@@ -150,6 +150,8 @@ CELERY_BEAT_SCHEDULE = {
     # Low-threshold emails for pool crossings no issuance queued (codes deactivated, a lost task); re-arms too.
     "check-pool-thresholds": {"task": "incentives.check_pool_thresholds", "schedule": 60.0},
     "prune-idempotency-records": {"task": "interactions.prune_idempotency_records", "schedule": 24 * 60 * 60.0},
+    # Engagement's time-driven moves (earn, claim and campaign ends), set-based with their history rows.
+    "roll-participation-states": {"task": "engagement.roll_participation_states", "schedule": 60.0},
 }
 # How long a `reference` replays its first answer (design §8); after that the record is pruned.
 IDEMPOTENCY_RETENTION_DAYS = env.int("IDEMPOTENCY_RETENTION_DAYS", default=90)
