@@ -88,9 +88,9 @@ def _outcome_problems(made: list[Completion], rewarded: bool, completed_by: dict
 def _state_problems(ctx, participations: list[Participation], completions) -> list[str]:
     problems = []
     history = defaultdict(list)
-    for change in ParticipationChange._base_manager.filter(
-        participation__campaign=ctx.campaign
-    ).order_by("changed_at", "pk"):
+    # In the order they were written (under the participation's lock), not by their times: a request takes its
+    # time before it waits for the lock.
+    for change in ParticipationChange._base_manager.filter(participation__campaign=ctx.campaign).order_by("pk"):
         history[change.participation_id].append(change)
     for participation in participations:
         where = f"participation {participation.pk}"
