@@ -107,6 +107,8 @@ def test_the_same_reference_replays_and_a_changed_body_conflicts(engaged):
 
     assert (first.replayed, again.replayed) == (False, True)
     assert rendered(again.value) == rendered(first.value)  # the kept result, read back as itself
+    assert again.value.behaviors[0].completed_now  # lists of results come back as results, not dicts
+    assert again.value.participation.outcomes[0].award.code == first.value.outcome.award.code
     assert Event._base_manager.count() == 1 and Completion._base_manager.count() == 1
     with pytest.raises(IdempotencyConflict):
         setup.event("ann", "purchase", reference="r1", tags=["vip"])
