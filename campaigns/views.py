@@ -77,17 +77,18 @@ class CampaignDetailView(MemberRequiredMixin, DetailView):
         integrations = list(campaign.integrations.all())
         vaults = list(campaign.vaults.all())
         voucher_types = available_by_type(campaign_vouchers(campaign), "vault__name", "is_test")
+        pools = list(campaign.pools.all())
         return super().get_context_data(
             integrations=integrations,
             vaults=vaults,
             voucher_types=voucher_types,
-            pools=list(campaign.pools.all()),
+            pools=pools,
             interactions=campaign.interactions.select_related("integration", "voucher")[:10],
             numbers=with_state(campaign.numbers.all()),
             status_changes=campaign.status_changes.all()[:20],
             status_definition=STATUS_DEFINITIONS[CampaignStatus(campaign.status)],
             checklist=live_checklist(
-                starts_at=campaign.starts_at, ends_at=campaign.ends_at, has_vault=bool(vaults),
+                starts_at=campaign.starts_at, ends_at=campaign.ends_at, has_vault=bool(vaults), has_pool=bool(pools),
                 has_live_integration=any(i.status == Integration.Status.LIVE for i in integrations),
                 now=timezone.now(),
             ),

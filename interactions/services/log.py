@@ -87,6 +87,11 @@ class InteractionDraft:
             raise RuntimeError("An interaction is written once per request.")
         self.written = True
 
+    def insert(self, *, voucher_id: int | None = None) -> int:
+        """Insert the row as a new success inside the caller's transaction, without marking it written: the
+        write that logged itself this way reports so, and is marked once its transaction is through."""
+        return Interaction._base_manager.create(**self.values(voucher_id=voucher_id)).pk
+
     def write(self, *, http_status: int | None = None, voucher_id: int | None = None) -> Interaction:
         """Write the row now (by default as a new success; after a failure, outside its failed transaction)."""
         self.mark_written()
