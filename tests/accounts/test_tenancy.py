@@ -87,6 +87,7 @@ def other_org_objects(make_organization, make_member, make_campaign, make_vault)
         "incentives:pool-edit": pool, "incentives:pool-generate": pool, "incentives:pool-import": pool,
         "incentives:code-import-detail": code_import, "incentives:code-import-progress": code_import,
         "incentives:import-detail": voucher_import, "incentives:import-progress": voucher_import,
+        "incentives:import-retry": voucher_import, "incentives:code-import-retry": code_import,
         "tracking:number-detail": number, "tracking:number-edit": number, "tracking:number-release": number,
         "tracking:provision-number": campaign,
         "reporting:campaign-dashboard": campaign, "reporting:chart-csv": (campaign, "summary"),

@@ -120,7 +120,7 @@ def test_a_lone_surrogate_is_an_invalid_request_not_a_500(setup, api, make_pool,
 
 # What each operation can answer, per error status (design §8's table, as the document must say it).
 COMMON = {400: {"invalid_request"}, 401: {"unauthorized"}, 403: {"integration_revoked"}, 429: {"rate_limited"},
-          500: {"internal_error"}}
+          500: {"internal_error"}, 503: {"service_unavailable"}}
 WRITES = {"campaign_not_live", "campaign_ended", "idempotency_conflict"}
 ERROR_CODES = {
     "createAward": {**COMMON, 409: WRITES | {"out_of_vouchers", "redeemer_limit_reached"}, 422: {"unknown_vendor"}},
