@@ -3,6 +3,8 @@ the admin's Set state, the clock and the roll against a plain reference model wr
 (not from ``engagement.rules``); after every step each stored participation equals the model's, and
 ``check_engagement`` finds no difference at the end."""
 
+import copy
+import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -172,10 +174,13 @@ class Engagement(RuleBasedStateMachine):
         try:
             self.setup.delete(self.ids[name], now=self.clock)
         except DomainError as error:
-            self.stale(person)
+            # Refused on the state time has made (corrected first), but a refusal writes nothing: the
+            # correction waits for the roll or the next write, so the model keeps its person as it was.
+            seen = copy.deepcopy(person)
+            self.stale(seen)
             assert error.code in ("not_found", "not_deletable")
-            assert not person.exists or (person.instance != "deleted" and person.state not in
-                                         ("claimed", "inactive", "expired"))
+            assert not seen.exists or (seen.instance != "deleted" and seen.state not in
+                                       ("claimed", "inactive", "expired"))
             return
         self.stale(person)
         person.instance = "deleted"
@@ -232,7 +237,10 @@ class ClaimRequired(Engagement):
     claim_required = True
 
 
+# derandomize: `make test` explores the same examples every run (a CI run is never red by luck); set
+# HYPOTHESIS_RANDOM=1 to explore new ones while working on the rules.
 MACHINE_SETTINGS = settings(max_examples=20, stateful_step_count=25, deadline=None, database=None,
+                            derandomize=not os.environ.get("HYPOTHESIS_RANDOM"),
                             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 
@@ -240,3 +248,22 @@ MACHINE_SETTINGS = settings(max_examples=20, stateful_step_count=25, deadline=No
 def test_engagement_against_its_reference_model(engaged, machine):
     machine.make = staticmethod(engaged)
     run_state_machine_as_test(machine, settings=MACHINE_SETTINGS)
+
+
+def test_a_delete_refused_after_the_end_writes_nothing_not_even_times_correction(engaged):
+    """A sequence random exploration found: an admin sets the customer state ``deleted`` (not deletable), the
+    campaign ends, a delete is refused. The refusal rolls back the stale-state correction it read under; the
+    model must agree, and the roll then makes the move."""
+    ClaimRequired.make = staticmethod(engaged)
+    machine = ClaimRequired()
+    machine.start()
+    machine.opt_in(name="a")
+    machine.admin_sets_state(name="a", state="deleted")
+    machine.stored_equals_the_model()
+    machine.time_passes(hours=7)  # past the end
+    machine.delete(name="a")
+    machine.stored_equals_the_model()
+    machine.roll()
+    machine.stored_equals_the_model()
+    assert machine.people["a"].instance == "expired"
+    machine.teardown()
