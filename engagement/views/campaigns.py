@@ -7,6 +7,7 @@ import copy
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
+from django.utils.functional import cached_property
 from django.views.generic import TemplateView
 
 from accounts.permissions import AdminRequiredMixin, MemberRequiredMixin, can_manage_campaign, is_org_admin
@@ -20,6 +21,7 @@ from grids.views import GridView
 from ..filters import ParticipationFilterSet
 from ..forms import BehaviorForm, EngagementSettingsForm, SetStateForm
 from ..models import Behavior, EngagementSettings, Event, Participation
+from ..rules import FLAGS
 from ..services.context import context_of
 from ..services.listing import participation_rows
 from ..services.participations import set_state
@@ -37,12 +39,18 @@ class ParticipationListView(GridView):
     template_name = "engagement/participation_list.html"
     empty_text = "No participations yet: customers join by opting in or with their first event."
 
+    definitions = {
+        state.value.capitalize(): ", ".join(name for name, on in vars(flags).items() if on) or "no flag"
+        for state, flags in FLAGS.items()
+    } | {"Instance": "The system's lifecycle: expired at the campaign's (or claim window's) end, deleted on delete."}
+
+    @cached_property
+    def campaign(self) -> Campaign:
+        # read after dispatch's checks (a property, not setup()), through the scope: another organization's is a 404
+        return get_object_or_404(Campaign.objects.all(), pk=self.kwargs["pk"])
+
     def get_queryset(self):
         return participation_rows(self.campaign)
-
-    def setup(self, request, *args, **kwargs):
-        super().setup(request, *args, **kwargs)
-        self.campaign = get_object_or_404(Campaign.objects.all(), pk=kwargs["pk"])
 
     @property
     def page_title(self) -> str:

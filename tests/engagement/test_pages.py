@@ -388,3 +388,31 @@ def test_the_dashboard_counts_only_the_current_organization(client, engaged, mak
     other = make_organization("Elsewhere")
     client.force_login(make_member(other, Membership.Role.ADMIN))
     assert "No engagement in this period" in client.get(reverse("reporting:overview")).content.decode()
+
+
+def test_anonymous_visitors_are_sent_to_log_in_from_every_engagement_page(client, shop):
+    participation = _participation(shop, "ann")
+    with scopes_disabled():
+        customer, purchase = participation.customer, behaviors_of(shop.campaign)["purchase"]
+    for name, pk in (("customer-list", None), ("customer-create", None), ("customer-detail", customer.pk),
+                     ("participation-list", shop.campaign.pk), ("participation-detail", participation.pk),
+                     ("settings", shop.campaign.pk), ("behavior-create", shop.campaign.pk),
+                     ("behavior-edit", purchase.pk)):
+        response = client.get(reverse(f"engagement:{name}", args=[pk] if pk else []))
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login")), name
+
+
+def test_the_engagement_card_costs_the_same_queries_whatever_the_behaviours(client, shop, admin_user, make_pool,
+                                                                             django_assert_max_num_queries):
+    client.force_login(admin_user)
+    url = reverse("campaigns:detail", args=[shop.campaign.pk])
+    few = _queries(client, url)
+    with scopes_disabled():
+        for i in range(12):
+            archived = i % 2 == 0
+            Behavior.objects.create(campaign=shop.campaign, name=f"B{i}", event_name=f"b{i}", archived=archived,
+                                    reward_pool=shop.pool if archived else None)
+            shop.event(f"c{i}", f"b{i}")
+    with django_assert_max_num_queries(few):
+        page = client.get(url).content.decode()
+    assert page.count("Restore") == 6 and page.count("bi-lock") >= 7  # purchase, and the six live ones counted
