@@ -52,6 +52,10 @@ class ParticipationListView(GridView):
     def get_queryset(self):
         return participation_rows(self.campaign)
 
+    def post(self, request, *args, **kwargs):
+        self.campaign  # noqa: B018 (saving filters on another organization's campaign is a 404 too)
+        return super().post(request, *args, **kwargs)
+
     @property
     def page_title(self) -> str:
         return f"Participations in {self.campaign.name}"
