@@ -4,7 +4,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Aggregate, CharField, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
 from core.errors import DomainError, NotFound
@@ -103,3 +104,44 @@ def find_customer(organization_id: int, external_id: str) -> Customer:
     if found is None:
         raise NotFound("No customer has that external id.")
     return found
+
+
+def set_tags(customer: Customer, tags: Iterable[str]) -> list[str]:
+    """An admin's edit: the customer's tags become exactly ``tags`` (normalized, checked as the API checks them)."""
+    wanted = checked(CustomerIn(customer.external_id, tags=tuple(tags))).tags
+    with transaction.atomic():
+        # The customer's row lock, as add_tags takes it: no API request adds a tag in between.
+        Customer._base_manager.select_for_update().filter(pk=customer.pk).values_list("pk").get()
+        CustomerTag._base_manager.filter(customer_id=customer.pk).exclude(tag__in=wanted).delete()
+        CustomerTag._base_manager.bulk_create([CustomerTag(customer=customer, tag=tag) for tag in wanted],
+                                              ignore_conflicts=True)
+    return sorted(wanted)
+
+
+def create_customer(organization_id: int, customer: CustomerIn) -> Customer:
+    """An admin's new customer; an external id already taken is refused (the API's upsert would reuse it)."""
+    customer = checked(customer)
+    if Customer._base_manager.filter(organization_id=organization_id, external_id=customer.external_id).exists():
+        raise DomainError("A customer has this external id already.",
+                          fields={"external_id": ["Taken by another customer."]})
+    with transaction.atomic():
+        return upsert_customer(organization_id, customer)
+
+
+class _JoinedTags(Aggregate):
+    """The tags of a group, space-separated in order (STRING_AGG on PostgreSQL, GROUP_CONCAT on SQLite)."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ' ' ORDER BY %(expressions)s)"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(compiler, connection, function="GROUP_CONCAT",
+                              template="%(function)s(%(expressions)s, ' ')", **extra)
+
+
+def with_tag_list(customers: QuerySet) -> QuerySet:
+    """Customers annotated with ``tag_list``, their tags as one text (one subquery, no row per tag)."""
+    tags = (CustomerTag._base_manager.filter(customer_id=OuterRef("pk")).order_by().values("customer_id")
+            .annotate(joined=_JoinedTags("tag")).values("joined"))
+    return customers.annotate(tag_list=Subquery(tags, output_field=CharField()))
