@@ -3,7 +3,8 @@ The request and answer shapes; the rules are in ``engagement.services.participat
 
 from typing import Annotated
 
-from ninja import Field, Path, Router, Schema
+from ninja import Field, Path, Router
+from pydantic import BaseModel, model_validator
 
 from engagement.services.customers import CustomerIn
 from engagement.services.participations import (
@@ -31,20 +32,32 @@ TAGS_DESCRIPTION = (
 )
 
 
-class CustomerDetailsIn(Schema):
+class ObjectIn(BaseModel):
+    """A JSON object, or for an optional body absent or null: a plain pydantic model, as ninja's Schema reads any
+    value's attributes (a list or a number would pass as an object with every field omitted)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value):
+        if not isinstance(value, dict):
+            raise ValueError("Send a JSON object.")
+        return value
+
+
+class CustomerDetailsIn(ObjectIn):
     email: Email | None = None
     mobile: Mobile | None = None
     tags: Tags = Field(default_factory=list, description=TAGS_DESCRIPTION)
 
 
-class CustomerWriteIn(Schema):
+class CustomerWriteIn(ObjectIn):
     customer: CustomerDetailsIn | None = Field(None, description="What you know of the customer (optional).")
     reference: Reference | None = Field(
         None, description="Makes the write idempotent for this key: a replay answers 200 with the first body."
     )
 
 
-class ClaimIn(Schema):
+class ClaimIn(ObjectIn):
     reference: Reference | None = Field(
         None, description="Makes the claim idempotent for this key (a second claim replays the first one anyway)."
     )
