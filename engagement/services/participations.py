@@ -83,6 +83,7 @@ def opt_in(integration: Integration, *, customer: CustomerIn, draft: Interaction
         if not made:
             correct_stale(ctx, participation, at)
         if participation.opted_in is True and not made:
+            draft.note_unchanged()
             return ParticipationResult(participation_view(ctx, row, participation, now=at), False), False
         tags = set(tag_names(row))
         if not ctx.qualifies(tags):
@@ -102,6 +103,8 @@ def opt_in(integration: Integration, *, customer: CustomerIn, draft: Interaction
         move(participation, now=at, reason="opted in again", state=State.ACTIVE if reopened else None,
              opted_in=True, opted_in_at=at, took_slot=participation.took_slot or took)
         view = participation_view(ctx, row, participation, now=at, tags=sorted(tags))
+        if not took:
+            draft.note_unchanged()
         return ParticipationResult(view, took), False
 
     request = {"op": "opt_in", "customer": customer.as_sent()}
@@ -149,6 +152,7 @@ def claim(integration: Integration, *, external_id: str, draft: InteractionDraft
         first = Completion._base_manager.filter(participation=participation, behavior__isnull=True).first()
         if first is not None and first.kept is not None:
             kept = from_record(ParticipationResult, first.kept)
+            draft.note_unchanged()
             return dataclasses.replace(kept, created=False), False
         check_may_write(integration, now=at)
         if not rules.is_claimable(participation.state):
