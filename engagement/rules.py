@@ -329,13 +329,16 @@ def time_move(
     ``expires_at`` the instance's end (the campaign's end, or the claim window's when a claim is required).
 
     At the instance's end an ``active`` instance becomes ``expired`` (a claimable customer state with it: never
-    paid; an active one ``inactive``); at the earn window's end an active customer state becomes ``inactive``.
+    paid; an active one ``inactive``); at the earn window's end an active customer state of a live (``active``)
+    instance becomes ``inactive``.
     """
     state, instance_state = State(state), State(instance_state)
     if instance_state == State.ACTIVE and expires_at is not None and now >= expires_at:
         to_state = {State.CLAIMABLE: State.EXPIRED, State.ACTIVE: State.INACTIVE}.get(state, state)
         return Move(to_state, State.EXPIRED, "instance window ended")
-    if state == State.ACTIVE and earn_ends_at is not None and now >= earn_ends_at:
+    # Time moves a live instance only: once expired or deleted its lifecycle is over, and a state an admin set
+    # on it stays.
+    if state == State.ACTIVE and instance_state == State.ACTIVE and earn_ends_at is not None and now >= earn_ends_at:
         return Move(State.INACTIVE, instance_state, "earn window ended")
     return None
 

@@ -267,3 +267,21 @@ def test_a_delete_refused_after_the_end_writes_nothing_not_even_times_correction
     machine.stored_equals_the_model()
     assert machine.people["a"].instance == "expired"
     machine.teardown()
+
+
+def test_a_state_an_admin_sets_on_an_expired_instance_stays_through_the_roll(engaged):
+    """Another sequence random exploration found: a customer opts out after the end (a new participation), the
+    roll expires the instance, an admin sets the state ``active``; the next roll leaves it (time moves a live
+    instance only)."""
+    Engagement.make = staticmethod(engaged)
+    machine = Engagement()
+    machine.start()
+    machine.time_passes(hours=7)  # past the end, which is also the earn window's
+    machine.opt_out(name="b")
+    machine.roll()
+    machine.stored_equals_the_model()
+    machine.admin_sets_state(name="b", state="active")
+    machine.roll()
+    machine.stored_equals_the_model()
+    assert (machine.people["b"].state, machine.people["b"].instance) == ("active", "expired")
+    machine.teardown()
