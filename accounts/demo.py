@@ -1,7 +1,8 @@
 """The demo organization of ``manage.py load_demo_data``: every part of the product, for a new user to walk.
 
-Built once, when the organization is new; later runs only give the logins fresh passwords. Pools, issuances,
-redemptions and calls go through the services the API and the webhook use, so the demo obeys their rules.
+Built once, when the organization is new; later runs only give the logins fresh passwords (and add the engagement
+campaigns to a demo made before them). Pools, issuances, redemptions, calls and engagement go through the services
+the API and the webhook use, so the demo obeys their rules.
 """
 
 import random
@@ -13,6 +14,7 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.demo_engagement import STEPS, load_engagement
 from accounts.models import Membership, Organization, User
 from campaigns.models import Campaign, Integration
 from campaigns.services.integrations import create_integration
@@ -53,7 +55,17 @@ def load_demo(vouchers: int = 200) -> Demo:
         Membership.objects.get_or_create(user=user, organization=organization, defaults={"role": role})
         logins[username] = (password, role)
     key = _build(organization, vouchers) if created else None
+    _ensure_engagement(organization)
     return Demo(logins, key)
+
+
+def _ensure_engagement(organization) -> None:
+    """The engagement campaigns, unless the demo has them (or lost the vault they pay from)."""
+    with organization_scope(organization):
+        vault = Vault.objects.filter(name="Demo vault").order_by("pk").first()
+        if vault is None or Campaign.objects.filter(external_id=STEPS).exists():
+            return
+        load_engagement(organization, User.objects.get(username="admin"), vault)
 
 
 def _build(organization, per_type: int) -> str:

@@ -22,7 +22,7 @@ ERRORS: dict[str, tuple[int, str]] = {
                              "(`fields` says which)"),
     "unauthorized": (401, "no key, or an unknown key"),
     "integration_revoked": (403, "the key's integration is revoked"),
-    "not_found": (404, "no such pool or code, or not reachable with this key"),
+    "not_found": (404, "no such pool, code or customer, or not reachable with this key"),
     "campaign_not_live": (409, "a live key while the campaign is pending"),
     "campaign_ended": (409, "the campaign is completed or archived"),
     "unknown_vendor": (422, "no vault linked to the campaign holds that vendor at all"),
@@ -35,6 +35,14 @@ ERRORS: dict[str, tuple[int, str]] = {
     "code_inactive": (409, "the code is not active"),
     "code_not_issued": (409, "a unique pool's code not issued yet"),
     "already_redeemed": (409, "a unique code redeemed before, or a multi code redeemed before by this issuee"),
+    "unknown_event": (422, "no behaviour of the campaign has that `event_name`"),
+    "user_ineligible_for_campaign": (409, "the customer does not qualify (lacks the campaign's qualify tag, or has "
+                                          "its disqualify tag)"),
+    "opt_in_not_started": (409, "the campaign's opt-in window has not opened yet"),
+    "opt_in_ended": (409, "the campaign's opt-in window has closed"),
+    "opt_in_limit_reached": (409, "every opt-in slot of the campaign is taken"),
+    "not_claimable": (409, "the participation is not claimable (its state, or outside the claim window)"),
+    "not_deletable": (409, "the participation's state does not allow deleting it"),
     "rate_limited": (429, "too many requests this minute for this key (see Retry-After)"),
     "internal_error": (500, "anything unexpected; quote the X-Request-Id"),
     "service_unavailable": (503, "the database failed under the request (a restart, a lost connection); retry, "
@@ -124,9 +132,11 @@ def rendered(status: int, key: str, entity: dict[str, Any]) -> HttpResponse:
     return HttpResponse(content, status=status, content_type="application/json; charset=utf-8")
 
 
-def written(request, key: str, result: Any, entity: dict[str, Any], reference: str | None) -> HttpResponse:
-    """The answer to an idempotent write (a service's ``Written``): 201 for a new one, 200 for a replay, whose
-    interaction says so."""
+def written(
+    request, key: str, result: Any, entity: dict[str, Any], reference: str | None, *, created: bool = True
+) -> HttpResponse:
+    """The answer to an idempotent write (a service's ``Written``): 201 for a new one that ``created`` something,
+    200 for one that made nothing new and for a replay, whose interaction says so."""
     if result.replayed:
         request.interaction_draft.message = f"Replayed the first answer to reference {reference!r}."
-    return rendered(200 if result.replayed else 201, key, entity)
+    return rendered(201 if created and not result.replayed else 200, key, entity)

@@ -32,7 +32,9 @@ from interactions.services.log import InteractionDraft, Redeemer
 
 from .awards import router as awards_router
 from .campaign import router as campaign_router
+from .customers import router as customers_router
 from .envelope import status_of
+from .events import router as events_router
 from .keys import RateLimited, Unauthorized, admit, integration_and_requests
 from .pools import router as pools_router
 
@@ -96,7 +98,8 @@ api = VoucherAPI(
     title="Voucher admin API",
     version="1",
     description=(
-        "Award vouchers and read your campaign with an integration key: `Authorization: Bearer <key>`.\n\n"
+        "Award vouchers, issue and redeem codes, engage customers (opt-in, events, progress, claim) and read your "
+        "campaign with an integration key: `Authorization: Bearer <key>`.\n\n"
         f"A request body is JSON of at most {MAX_BODY_BYTES // 1024} KB ({MAX_BODY_BYTES} bytes), nested at most "
         f"{MAX_BODY_DEPTH} arrays or objects deep; a larger or deeper body is refused with 400 invalid_request "
         "naming the field `body`.\n\n"
@@ -325,3 +328,5 @@ def on_unexpected(request: HttpRequest, error: Exception) -> HttpResponse:
 api.add_router("", awards_router)
 api.add_router("", campaign_router)
 api.add_router("", pools_router)
+api.add_router("", customers_router)
+api.add_router("", events_router)

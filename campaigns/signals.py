@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from incentives.models import Vault
+from incentives.models import IncentivePool, Vault
 
 from .models import Campaign, Integration
 from .services.statuses import refresh_campaign_statuses
@@ -26,8 +26,13 @@ def campaign_saved(sender, instance: Campaign, update_fields=None, **kwargs):
     instance.refresh_from_db(fields=["status", "status_changed_at"])
 
 
+# A vault or a pool makes a campaign able to go live (design §3): their links move statuses alike.
+_LINKED = {Campaign.vaults.through: "vault_id", Campaign.pools.through: "incentivepool_id"}
+
+
 @receiver(m2m_changed, sender=Campaign.vaults.through)
-def campaign_vaults_changed(sender, instance, action, reverse, pk_set, **kwargs):
+@receiver(m2m_changed, sender=Campaign.pools.through)
+def campaign_links_changed(sender, instance, action, reverse, pk_set, **kwargs):
     if action not in ("post_add", "post_remove", "post_clear"):
         return
     if not reverse:
@@ -40,11 +45,14 @@ def campaign_vaults_changed(sender, instance, action, reverse, pk_set, **kwargs)
 
 
 @receiver(m2m_changed, sender=Campaign.vaults.through)
-def remember_vault_campaigns_before_clear(sender, instance, action, reverse, **kwargs):
+@receiver(m2m_changed, sender=Campaign.pools.through)
+def remember_linked_campaigns_before_clear(sender, instance, action, reverse, **kwargs):
     if action == "pre_clear" and reverse:
-        instance._campaign_ids_before_clear = list(
-            instance.campaigns.through.objects.filter(vault_id=instance.pk).values_list("campaign_id", flat=True)
-        )
+        instance._campaign_ids_before_clear = _linked_campaign_ids(sender, instance)
+
+
+def _linked_campaign_ids(through, instance) -> list[int]:
+    return list(through.objects.filter(**{_LINKED[through]: instance.pk}).values_list("campaign_id", flat=True))
 
 
 def _deleted_directly(model, origin) -> bool:
@@ -67,13 +75,14 @@ def integration_deleted(sender, instance: Integration, origin=None, **kwargs):
 
 
 @receiver(pre_delete, sender=Vault)
-def vault_deleting(sender, instance: Vault, **kwargs):
-    instance._linked_campaign_ids = list(
-        Campaign.vaults.through.objects.filter(vault_id=instance.pk).values_list("campaign_id", flat=True)
-    )
+@receiver(pre_delete, sender=IncentivePool)
+def stock_deleting(sender, instance: Vault | IncentivePool, **kwargs):
+    through = Campaign.vaults.through if sender is Vault else Campaign.pools.through
+    instance._linked_campaign_ids = _linked_campaign_ids(through, instance)
 
 
 @receiver(post_delete, sender=Vault)
-def vault_deleted(sender, instance: Vault, origin=None, **kwargs):
-    if _deleted_directly(Vault, origin):
+@receiver(post_delete, sender=IncentivePool)
+def stock_deleted(sender, instance: Vault | IncentivePool, origin=None, **kwargs):
+    if _deleted_directly(sender, origin):
         refresh_campaign_statuses(getattr(instance, "_linked_campaign_ids", []))

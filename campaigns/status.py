@@ -26,9 +26,9 @@ ENDED = frozenset({CampaignStatus.COMPLETED, CampaignStatus.ARCHIVED})
 # Shown beside the grid, as the source documents define them.
 STATUS_DEFINITIONS = {
     CampaignStatus.PENDING: "The default for a new campaign: it is not live yet, because it has not started, "
-    "has no vault linked, or has no live integration.",
-    CampaignStatus.LIVE: "Correctly configured: within its dates, with at least one vault and at least one "
-    "live integration. Live keys award live vouchers.",
+    "has no vault or pool linked, or has no live integration.",
+    CampaignStatus.LIVE: "Correctly configured: within its dates, with at least one vault or pool and at least "
+    "one live integration. Live keys award live vouchers.",
     CampaignStatus.COMPLETED: "Its end date has passed (30 days ago or less). No vouchers are awarded.",
     CampaignStatus.ARCHIVED: "It ended more than 30 days ago. Hidden from the grid unless a filter asks for it.",
 }
@@ -37,9 +37,9 @@ STATUS_DEFINITIONS = {
 class Reason:
     ARCHIVED = "ended more than 30 days ago"
     COMPLETED = "end date passed"
-    LIVE = "within its dates, with a vault and a live integration"
+    LIVE = "within its dates, with a vault or pool and a live integration"
     NOT_STARTED = "not started yet"
-    NO_VAULT = "no vault linked"
+    NO_VAULT = "no vault or pool linked"
     NO_LIVE_INTEGRATION = "no live integration"
 
 
@@ -55,15 +55,17 @@ def is_within_dates(starts_at: datetime, ends_at: datetime | None, now: datetime
 
 
 def compute_status(
-    *, starts_at: datetime, ends_at: datetime | None, has_vault: bool, has_live_integration: bool, now: datetime
+    *, starts_at: datetime, ends_at: datetime | None, has_vault: bool, has_live_integration: bool, now: datetime,
+    has_pool: bool = False,
 ) -> StatusDecision:
+    """The rule of design §3; a pool stands for a vault (a campaign may give only codes)."""
     if ends_at is not None and ends_at < now - ARCHIVE_AFTER:
         return StatusDecision(CampaignStatus.ARCHIVED, Reason.ARCHIVED)
     if ends_at is not None and ends_at <= now:
         return StatusDecision(CampaignStatus.COMPLETED, Reason.COMPLETED)
     if starts_at > now:
         return StatusDecision(CampaignStatus.PENDING, Reason.NOT_STARTED)
-    if not has_vault:
+    if not (has_vault or has_pool):
         return StatusDecision(CampaignStatus.PENDING, Reason.NO_VAULT)
     if not has_live_integration:
         return StatusDecision(CampaignStatus.PENDING, Reason.NO_LIVE_INTEGRATION)
@@ -89,10 +91,12 @@ class ChecklistItem:
     done: bool
 
 
-def live_checklist(*, starts_at, ends_at, has_vault: bool, has_live_integration: bool, now) -> list[ChecklistItem]:
+def live_checklist(
+    *, starts_at, ends_at, has_vault: bool, has_live_integration: bool, now, has_pool: bool = False
+) -> list[ChecklistItem]:
     """What a campaign needs to go live, for the "why not live" panel of its page."""
     return [
         ChecklistItem("Within its start and end dates", is_within_dates(starts_at, ends_at, now)),
-        ChecklistItem("At least one vault linked", has_vault),
+        ChecklistItem("At least one vault or pool linked", has_vault or has_pool),
         ChecklistItem("At least one live integration", has_live_integration),
     ]

@@ -20,6 +20,7 @@ from grids.views import GridView
 from incentives.services.vouchers import available_by_type, campaign_vouchers
 from tracking.numbers import with_state
 
+from .extensions import CAMPAIGN_PANELS, WIZARD_STEPS
 from .filters import CampaignFilterSet, IntegrationFilterSet
 from .forms import (
     CampaignBasicsForm,
@@ -77,23 +78,25 @@ class CampaignDetailView(MemberRequiredMixin, DetailView):
         integrations = list(campaign.integrations.all())
         vaults = list(campaign.vaults.all())
         voucher_types = available_by_type(campaign_vouchers(campaign), "vault__name", "is_test")
+        pools = list(campaign.pools.all())
         return super().get_context_data(
             integrations=integrations,
             vaults=vaults,
             voucher_types=voucher_types,
-            pools=list(campaign.pools.all()),
+            pools=pools,
             interactions=campaign.interactions.select_related("integration", "voucher")[:10],
             numbers=with_state(campaign.numbers.all()),
             status_changes=campaign.status_changes.all()[:20],
             status_definition=STATUS_DEFINITIONS[CampaignStatus(campaign.status)],
             checklist=live_checklist(
-                starts_at=campaign.starts_at, ends_at=campaign.ends_at, has_vault=bool(vaults),
+                starts_at=campaign.starts_at, ends_at=campaign.ends_at, has_vault=bool(vaults), has_pool=bool(pools),
                 has_live_integration=any(i.status == Integration.Status.LIVE for i in integrations),
                 now=timezone.now(),
             ),
             can_manage=can_manage_campaign(self.request.membership, campaign),
             # Voucher codes are secrets (design §9): masked for members who are not admins.
             voucher_code_mask=None if is_org_admin(self.request.membership) else SECRET_MASK,
+            panels=[(panel.template_name, panel.context(self.request, campaign)) for panel in CAMPAIGN_PANELS],
             **kwargs,
         )
 
@@ -126,6 +129,15 @@ class CampaignWizardView(MemberRequiredMixin, SessionWizardView):
     step_titles = {"basics": "Basics", "schedule": "Schedule", "links": "Vaults and pools",
                    "integration": "First integration"}
 
+    @classmethod
+    def get_initkwargs(cls, *args, **kwargs):
+        """The steps other apps contribute (``extensions.WIZARD_STEPS``) go after the links step."""
+        steps = list(cls.form_list)
+        at = [name for name, _ in steps].index("links") + 1
+        steps[at:at] = [(step.name, step.form_class) for step in WIZARD_STEPS]
+        kwargs.setdefault("form_list", steps)
+        return super().get_initkwargs(*args, **kwargs)
+
     def get_form_kwargs(self, step=None):
         return {"organization": self.request.organization}
 
@@ -137,19 +149,32 @@ class CampaignWizardView(MemberRequiredMixin, SessionWizardView):
         return {}
 
     def get_context_data(self, form, **kwargs):
-        return super().get_context_data(form=form, step_titles=self.step_titles, **kwargs)
+        titles = self.step_titles | {step.name: step.title for step in WIZARD_STEPS}
+        return super().get_context_data(form=form, step_titles=titles, **kwargs)
 
     def done(self, form_list, form_dict, **kwargs):
         basics, schedule = form_dict["basics"].cleaned_data, form_dict["schedule"].cleaned_data
         links, integration = form_dict["links"].cleaned_data, form_dict["integration"].cleaned_data
-        with transaction.atomic():
-            campaign = create_campaign(
-                self.request.organization, vaults=links.get("vaults", ()), pools=links.get("pools", ()),
-                **basics, **schedule,
-            )
-            issued = integrations.create_integration(
-                campaign, name=integration["name"], status=integration["status"], created_by=self.request.user,
-            ) if integration.get("name") else None
+        failing = None  # the contributed step whose save is running
+        try:
+            with transaction.atomic():
+                campaign = create_campaign(
+                    self.request.organization, vaults=links.get("vaults", ()), pools=links.get("pools", ()),
+                    **basics, **schedule,
+                )
+                for step in WIZARD_STEPS:
+                    if step.name in form_dict:
+                        failing = step.name
+                        step.save(campaign, form_dict[step.name].cleaned_data, self.request.user)
+                failing = None
+                issued = integrations.create_integration(
+                    campaign, name=integration["name"], status=integration["status"], created_by=self.request.user,
+                ) if integration.get("name") else None
+        except DomainError as error:
+            if failing is None:
+                raise
+            show_on_form(form_dict[failing], error)  # nothing was made: the step again, with what the service said
+            return self.render_revalidation_failure(failing, form_dict[failing])
         if issued is None:
             return redirect("campaigns:created", pk=campaign.pk)
         campaign = Campaign.objects.get(pk=campaign.pk)  # its status, moved by the new integration

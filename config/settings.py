@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "incentives",
     "tracking",
     "interactions",
+    "engagement",
     "reporting",
     "grids",
 ]
@@ -187,6 +188,8 @@ CELERY_BEAT_SCHEDULE = {
     "recover-imports": {"task": "incentives.recover_imports", "schedule": 60.0},
     # Background grid exports: fail those that never started or stalled, delete those kept their day.
     "clean-up-grid-exports": {"task": "grids.clean_up_exports", "schedule": 300.0},
+    # Engagement's time-driven moves (earn, claim and campaign ends), set-based with their history rows.
+    "roll-participation-states": {"task": "engagement.roll_participation_states", "schedule": 60.0},
 }
 # Background imports: a running import renews a lease while it works; once it ran out the worker is taken for lost.
 # A pending one no worker took is sent again every IMPORT_RESEND_SECONDS, and failed once sent IMPORT_MAX_SENDS

@@ -19,6 +19,7 @@ urlpatterns = [
     path("tracking/interactions/", RedirectView.as_view(url="/interactions/", query_string=True, permanent=True)),
     path("tracking/", include("tracking.urls")),
     path("hooks/voice/", VoiceWebhookView.as_view(), name="voice-webhook"),
+    path("engagement/", include("engagement.urls")),
     path("reporting/", include("reporting.urls")),
     path("exports/", include("grids.urls")),
     path("django-admin/", admin.site.urls),

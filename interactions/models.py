@@ -11,11 +11,15 @@ from django.utils import timezone
 
 from core.scoping import OrganizationScopedManager
 
+# The kinds of interaction that can give a voucher away: an award, and engagement's events and claims (§12).
+AWARDING_KINDS = ("award", "event", "claim")
+
 
 def awarded(voucher: str = "voucher") -> models.Q:
-    """The one rule of "awarded" (design §7): a successful interaction that gave a voucher away (a replay of it
-    has none). ``voucher`` names the voucher column of the rows asked (a rollup keeps ``voucher_vendor``)."""
-    return models.Q(kind="award", outcome="success", **{f"{voucher}__isnull": False})
+    """The one rule of "awarded" (design §7): a successful interaction of any kind that gave a voucher away (a
+    replay of it has none). ``voucher`` names the voucher column of the rows asked (a rollup keeps
+    ``voucher_vendor``)."""
+    return models.Q(kind__in=AWARDING_KINDS, outcome="success", **{f"{voucher}__isnull": False})
 
 
 AWARDED = awarded()
@@ -30,7 +34,10 @@ class Interaction(models.Model):
         REDEMPTION = "redemption", "Redemption"
         CALL = "call", "Call"
         OPT_IN = "opt_in", "Opt-in"
+        OPT_OUT = "opt_out", "Opt-out"
         EVENT = "event", "Event"
+        CLAIM = "claim", "Claim"
+        DELETION = "deletion", "Deletion"
         LOOKUP = "lookup", "Lookup"  # an API read, e.g. GET /api/v1/campaign
 
     class Outcome(models.TextChoices):

@@ -17,6 +17,7 @@ from django.views.generic import TemplateView
 from accounts.permissions import MemberRequiredMixin
 from campaigns.models import Campaign
 from campaigns.services.statuses import with_active_now
+from engagement.services.counts import engagement_counts
 from grids.export import WRITERS, csv_response
 from grids.views import Grid, GridView
 
@@ -143,5 +144,7 @@ class OrganizationOverviewView(PeriodMixin, GridView):
         return WRITERS[export_format](self.download_name, download_header(), download_rows(rows))
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(overview=self.overview, **self.period_context(), **kwargs)
+        engagement = engagement_counts(self.request.organization.pk, self.period.start_at, self.period.end_at)
+        return super().get_context_data(overview=self.overview, engagement=engagement, **self.period_context(),
+                                        **kwargs)
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import grimp
 
 PROJECT = Path(__file__).resolve().parent.parent
-PACKAGES = ("core", "accounts", "campaigns", "incentives", "tracking", "interactions", "reporting", "grids", "api",
-            "config")
+PACKAGES = ("core", "accounts", "campaigns", "incentives", "tracking", "interactions", "engagement", "reporting",
+            "grids", "api", "config")
 MAX_LINES = 400
 
 

@@ -72,6 +72,7 @@ def check_may_write(integration: Integration, *, now: datetime | None = None) ->
 def _conditions(now: datetime):
     """The rule's conditions as ORM expressions over a Campaign row, in the order compute_status tries them."""
     has_vault = models.Exists(Campaign.vaults.through.objects.filter(campaign_id=models.OuterRef("pk")))
+    has_pool = models.Exists(Campaign.pools.through.objects.filter(campaign_id=models.OuterRef("pk")))
     has_live_integration = models.Exists(
         Integration._base_manager.filter(campaign_id=models.OuterRef("pk"), status=Integration.Status.LIVE)
     )
@@ -79,7 +80,7 @@ def _conditions(now: datetime):
         (models.Q(ends_at__lt=now - ARCHIVE_AFTER), CampaignStatus.ARCHIVED, Reason.ARCHIVED),
         (ended(now), CampaignStatus.COMPLETED, Reason.COMPLETED),
         (not_started(now), CampaignStatus.PENDING, Reason.NOT_STARTED),
-        (~has_vault, CampaignStatus.PENDING, Reason.NO_VAULT),
+        (~has_vault & ~has_pool, CampaignStatus.PENDING, Reason.NO_VAULT),
         (~has_live_integration, CampaignStatus.PENDING, Reason.NO_LIVE_INTEGRATION),
     ]
 

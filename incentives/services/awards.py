@@ -80,13 +80,13 @@ def award_voucher(
         check_may_write(integration, now=now)
         if campaign.max_awards_per_redeemer is not None:
             check_redeemer_limit(campaign, redeemer)
-        row = _pick_and_award(
+        row = pick_and_award(
             draft, vendor=vendor, amount=amount, currency=currency,
             is_test=integration.status == Integration.Status.TEST, now=now,
         )
         if row is None:
             raise _why_none(campaign, vendor=vendor, amount=amount, currency=currency)
-        return _award(row, campaign), True
+        return award_of(row, campaign), True
 
     request = {"vendor": vendor, "amount": amount, "currency": currency, "redeemer": redeemer.identifiers()}
     # Uncapped, the award is one statement, atomic by itself: no BEGIN and COMMIT round trips.
@@ -143,10 +143,12 @@ _FRONTIER_SIZE = 1024
 _AFTER = -7_654_321  # stands for the frontier while the bounded statement is compiled
 
 
-def _pick_and_award(
+def pick_and_award(
     draft: InteractionDraft, *, vendor: str, amount: Decimal, currency: str, is_test: bool, now: datetime
 ) -> dict[str, Any] | None:
-    """One statement: pick, log, award. Returns the awarded voucher's columns and the interaction id."""
+    """One statement: pick, log (the draft's interaction, with the voucher), award. Returns the awarded voucher's
+    columns and the interaction id, or None when no voucher of the type is available. No reference, no cap, no
+    status check: ``award_voucher`` and engagement's outcomes (which claim their own reference) add those."""
     vault_ids = linked_vault_ids(draft.integration.campaign)
     if not vault_ids:
         return None
@@ -210,7 +212,7 @@ def _award_statement(
     )
 
 
-def _award(row: dict[str, Any], campaign: Campaign) -> Award:
+def award_of(row: dict[str, Any], campaign: Campaign) -> Award:
     return Award(
         id=row["interaction_id"], code=row["code"], pin=row["pin"] or None, vendor=row["vendor"],
         amount=row["amount"], currency=row["currency"], expires_at=row["expires_at"], test=row["is_test"],

@@ -98,7 +98,7 @@ def issue_code(
         if one_statement:
             event = _issue_in_one_statement(pool, external_issuee_id, integration, draft)
         else:
-            event = _issue_in_steps(pool, external_issuee_id, integration)
+            event = issue_in_steps(pool, external_issuee_id, integration)
         if event is None:
             raise PoolExhausted(f"Pool {pool.name!r} has no code left to issue.")
         queue_check_if_low(pool)
@@ -184,7 +184,9 @@ def _record(
     )
 
 
-def _issue_in_steps(pool: IncentivePool, external_issuee_id: str, integration: Integration) -> CodeEvent | None:
+def issue_in_steps(pool: IncentivePool, external_issuee_id: str, integration: Integration) -> CodeEvent | None:
+    """Issue one code of the pool in ORM steps inside the caller's transaction (the code row stays locked until
+    it ends), or None when none is left. No reference, no interaction: the caller brings those."""
     code = _pick_code(pool, external_issuee_id)
     if code is None:
         return None

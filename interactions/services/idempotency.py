@@ -130,20 +130,25 @@ _FROM_JSON: dict[type, Callable[[Any], Any]] = {Decimal: Decimal, datetime: pars
 
 def from_record(result_type: type[Result], data: dict[str, Any]) -> Result:
     """The dataclass ``result_type`` from the JSON that ``dataclasses.asdict`` of one became (DjangoJSONEncoder
-    wrote decimals, datetimes and UUIDs as strings)."""
-    values = {}
-    for name, kind in _field_types(result_type).items():
-        value = data[name]
-        if value is not None and kind in _FROM_JSON:
-            value = _FROM_JSON[kind](value)
-        elif value is not None and dataclasses.is_dataclass(kind):
-            value = from_record(kind, value)
-        values[name] = value
-    return result_type(**values)
+    wrote decimals, datetimes and UUIDs as strings; nested dataclasses, and lists of them, became dicts)."""
+    return result_type(**{name: _revive(kind, data[name]) for name, kind in _field_types(result_type).items()})
+
+
+def _revive(kind: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if kind in _FROM_JSON:
+        return _FROM_JSON[kind](value)
+    if dataclasses.is_dataclass(kind):
+        return from_record(kind, value)
+    if typing.get_origin(kind) is list:
+        (item,) = typing.get_args(kind)
+        return [_revive(item, element) for element in value]
+    return value
 
 
 @cache
-def _field_types(result_type: type) -> dict[str, type]:
+def _field_types(result_type: type) -> dict[str, Any]:
     """Each field's type, with ``X | None`` read as ``X``."""
     hints = typing.get_type_hints(result_type)
     types_ = {}

@@ -41,6 +41,7 @@ class InteractionDraft:
     integration: Any  # campaigns.Integration, with its campaign loaded
     kind: str
     success_status: int = 200  # the API's status for a new success, which a write that logs itself records
+    unchanged_status: int = 200  # ... and for a success that made nothing new (an opt-in taking no slot)
     request_id: str = ""
     started: float = field(default_factory=time.perf_counter)
     redeemer: Redeemer | None = None
@@ -51,6 +52,10 @@ class InteractionDraft:
 
     def note_error(self, code: str, message: str, *, outcome: str = Interaction.Outcome.ERROR) -> None:
         self.outcome, self.error_code, self.message = outcome, code, message
+
+    def note_unchanged(self) -> None:
+        """The write succeeded without making anything new: it is logged with the status the API answers it."""
+        self.success_status = self.unchanged_status
 
     def latency_ms(self) -> int:
         return int((time.perf_counter() - self.started) * 1000)
@@ -86,6 +91,11 @@ class InteractionDraft:
         if self.written:
             raise RuntimeError("An interaction is written once per request.")
         self.written = True
+
+    def insert(self, *, voucher_id: int | None = None) -> int:
+        """Insert the row as a new success inside the caller's transaction, without marking it written: the
+        write that logged itself this way reports so, and is marked once its transaction is through."""
+        return Interaction._base_manager.create(**self.values(voucher_id=voucher_id)).pk
 
     def write(self, *, http_status: int | None = None, voucher_id: int | None = None) -> Interaction:
         """Write the row now (by default as a new success; after a failure, outside its failed transaction)."""

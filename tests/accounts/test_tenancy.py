@@ -12,6 +12,7 @@ from accounts.models import Membership
 from campaigns.models import Campaign, Integration
 from campaigns.services.integrations import create_integration
 from core.scoping import organization_scope, scopes_disabled
+from engagement.models import Behavior, Customer, Participation
 from grids.models import Export
 from incentives.models import CodeImport, IncentivePool, Vault, Voucher, VoucherImport
 from tracking.models import TrackingNumber
@@ -75,6 +76,9 @@ def other_org_objects(make_organization, make_member, make_campaign, make_vault)
                                        status=Export.Status.READY, expires_at=timezone.now() + timedelta(hours=1))
         number = TrackingNumber.objects.create(organization=b, number="+14155550199", forward_to="+14155550100",
                                                campaign=campaign)
+        customer = Customer.objects.create(organization=b, external_id="b-customer")
+        participation = Participation.objects.create(campaign=campaign, customer=customer)
+        behavior = Behavior.objects.create(campaign=campaign, name="B visit", event_name="visit")
     return {
         "campaigns:detail": campaign, "campaigns:created": campaign, "campaigns:edit": campaign,
         "campaigns:integration-create": campaign,
@@ -91,6 +95,11 @@ def other_org_objects(make_organization, make_member, make_campaign, make_vault)
         "tracking:number-detail": number, "tracking:number-edit": number, "tracking:number-release": number,
         "tracking:provision-number": campaign,
         "reporting:campaign-dashboard": campaign, "reporting:chart-csv": (campaign, "summary"),
+        "engagement:customer-detail": customer, "engagement:customer-tags": customer,
+        "engagement:participation-list": campaign, "engagement:settings": campaign,
+        "engagement:behavior-create": campaign, "engagement:behavior-edit": behavior,
+        "engagement:behavior-archive": behavior, "engagement:participation-detail": participation,
+        "engagement:participation-set-state": participation,
     }
 
 
@@ -124,6 +133,10 @@ def test_another_organizations_objects_answer_404_everywhere(client, organizatio
         integration = other_org_objects["campaigns:integration-detail"]
         integration.refresh_from_db()
         assert integration.status == Integration.Status.TEST  # the POSTs changed nothing
+        participation = other_org_objects["engagement:participation-detail"]
+        participation.refresh_from_db()
+        assert participation.state == "active" and not participation.changes.exists()
+        assert not Behavior.objects.filter(archived=True).exists()
 
 
 def test_filter_choices_hold_only_the_current_organizations_rows(client, organization, admin_user, make_campaign,

@@ -125,3 +125,33 @@ def run_concurrently(path: str, calls: list[dict], key: str, threads: int = 16) 
     assert not failures, failures
     assert all(answer is not None for answer in answers)
     return answers
+
+
+# --- engagement (design §12) ------------------------------------------------------------------------------------
+
+VOUCHER_REWARD = {"reward_vendor": "ACME", "reward_amount": "10.00", "reward_currency": "USD"}
+
+
+@pytest.fixture
+def engage(setup):
+    """Engagement on the API's live campaign: ``settings`` and ``behaviors`` (dicts of ``add_behavior``'s fields;
+    by default a purchase goal of 2 giving an ACME voucher and a visit goal of 1 giving nothing)."""
+    from engagement.services.setup import add_behavior, configure_engagement
+
+    def make(settings: dict | None = None, behaviors: list[dict] | None = None) -> Setup:
+        if behaviors is None:
+            behaviors = [{"name": "Purchase", "event_name": "purchase", "goal": 2, **VOUCHER_REWARD},
+                         {"name": "Visit", "event_name": "visit", "goal": 1}]
+        with scopes_disabled():
+            if settings:
+                configure_engagement(setup.campaign, **settings)
+            for fields in behaviors:
+                add_behavior(setup.campaign, **fields)
+        return setup
+
+    return make
+
+
+def event_body(external_id: str = "cust-1", event_name: str = "purchase", reference: str = "ev-1", **fields):
+    return {"customer": {"external_id": external_id, **fields.pop("customer", {})}, "event_name": event_name,
+            "reference": reference, **fields}

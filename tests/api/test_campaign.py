@@ -23,6 +23,7 @@ CAMPAIGN_KEYS = {
     "max_awards_per_redeemer",
     "test",
     "available_vouchers",
+    "engagement",
 }
 
 

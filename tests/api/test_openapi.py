@@ -46,6 +46,12 @@ def test_every_operation_has_a_clean_operation_id(client):
         ("post", "/api/v1/pools/{pool_id}/issuances"): "createIssuance",
         ("get", "/api/v1/codes/{code}"): "getCode",
         ("post", "/api/v1/codes/{code}/redemptions"): "createRedemption",
+        ("post", "/api/v1/customers/{external_id}/opt_in"): "optIn",
+        ("post", "/api/v1/customers/{external_id}/opt_out"): "optOut",
+        ("get", "/api/v1/customers/{external_id}/progress"): "getProgress",
+        ("post", "/api/v1/customers/{external_id}/claim"): "claimReward",
+        ("delete", "/api/v1/customers/{external_id}/instance"): "deleteInstance",
+        ("post", "/api/v1/events"): "createEvent",
     }
 
 

@@ -130,6 +130,15 @@ ERROR_CODES = {
     "getCode": {**COMMON, 404: {"not_found"}},
     "createRedemption": {**COMMON, 404: {"not_found"}, 409: WRITES | {
         "redemption_not_allowed", "code_inactive", "code_not_issued", "already_redeemed"}},
+    "optIn": {**COMMON, 409: WRITES | {"user_ineligible_for_campaign", "opt_in_not_started", "opt_in_ended",
+                                       "opt_in_limit_reached"}},
+    "optOut": {**COMMON, 409: {"idempotency_conflict"}},
+    "getProgress": {**COMMON, 404: {"not_found"}},
+    "claimReward": {**COMMON, 404: {"not_found"}, 409: WRITES | {"not_claimable", "out_of_vouchers", "pool_exhausted",
+                                                                 "redeemer_limit_reached"}},
+    "deleteInstance": {**COMMON, 404: {"not_found"}, 409: {"not_deletable"}},
+    "createEvent": {**COMMON, 409: WRITES | {"out_of_vouchers", "pool_exhausted", "redeemer_limit_reached"},
+                    422: {"unknown_event"}},
 }
 
 
@@ -192,4 +201,75 @@ def test_the_links_lead_from_a_pool_to_its_issuances_and_from_a_code_to_its_rede
         ("getCode", 200, "createRedemption"),
         ("getCode", 200, "getPool"),
         ("createRedemption", 201, "getCode"),
+        ("optIn", 201, "getProgress"),
+        ("optIn", 200, "claimReward"),
+        ("createEvent", 201, "getProgress"),
+        ("createEvent", 201, "claimReward"),
+        ("getProgress", 200, "claimReward"),
+        ("getProgress", 200, "deleteInstance"),
+        ("claimReward", 201, "getProgress"),
     } <= followed
+
+
+# --- engagement (design §12) ----------------------------------------------------------------------------------
+
+EVENT = {"customer": {"external_id": "cust-1"}, "event_name": "purchase", "reference": "ev-1"}
+
+
+@pytest.mark.parametrize(
+    ("body", "valid"),
+    [
+        (EVENT, True),
+        ({**EVENT, "reference": None}, False),  # required on events
+        ({key: value for key, value in EVENT.items() if key != "reference"}, False),
+        ({**EVENT, "reference": "r" * 101}, False),
+        ({**EVENT, "event_name": "pur chase"}, False),
+        ({**EVENT, "event_name": "Purchase.v2:done-1_x"}, True),
+        ({**EVENT, "event_name": "p" * 101}, False),
+        ({**EVENT, "occurred_at": "2026-05-01T12:00:00"}, None),  # no offset: the document's format says no
+        ({**EVENT, "occurred_at": 1767225600}, False),
+        ({**EVENT, "occurred_at": None}, True),
+        ({**EVENT, "customer": {"external_id": ""}}, False),
+        ({**EVENT, "customer": {"external_id": "a/b"}}, False),
+        ({**EVENT, "customer": {"external_id": "a b"}}, False),
+        ({**EVENT, "customer": {"external_id": "a\u00a0b"}}, False),
+        ({**EVENT, "customer": {"external_id": "a\ufeffb"}}, False),
+        ({**EVENT, "customer": {"external_id": "ü☃-1"}}, True),
+        ({**EVENT, "customer": {"external_id": "x" * 201}}, False),
+        ({**EVENT, "customer": {"external_id": "c1", "tags": [" VIP ", "gold:2026"]}}, True),
+        ({**EVENT, "customer": {"external_id": "c1", "tags": ["v ip"]}}, False),
+        ({**EVENT, "customer": {"external_id": "c1", "tags": ["é"]}}, False),
+        ({**EVENT, "customer": {"external_id": "c1", "tags": ["t" * 51]}}, False),
+        ({**EVENT, "customer": {"external_id": "c1", "tags": [f"t{n}" for n in range(101)]}}, False),
+        ({**EVENT, "customer": {"external_id": "c1", "email": "not-an-email"}}, None),  # format: email
+        ({**EVENT, "customer": {"external_id": "c1", "mobile": "+1555\n"}}, False),
+    ],
+)
+def test_an_event_body_is_refused_for_its_form_exactly_when_the_document_says_it_is_invalid(
+    setup, api, document, body, valid
+):
+    """``None``: a format (date-time, email) the validator here does not check, which the API refuses."""
+    from engagement.services.setup import add_behavior
+
+    with scopes_disabled():
+        add_behavior(setup.campaign, name="Purchase", event_name="purchase", goal=5)
+    if valid is not None:
+        assert valid_by_the_document(document, "EventIn", body) is valid
+    response = api.post("/events", body, key=setup.live_key)
+    assert refused_for_its_form(response) is not bool(valid), response.content
+
+
+def test_the_document_states_every_engagement_pattern(document):
+    from api.schemas import EVENT_NAME_PATTERN, EXTERNAL_ID_PATTERN, TAG_PATTERN
+
+    schemas = document["components"]["schemas"]
+    customer = schemas["EventCustomerIn"]["properties"]
+    assert customer["external_id"]["pattern"] == EXTERNAL_ID_PATTERN
+    assert customer["tags"]["maxItems"] == 100 and customer["tags"]["items"]["pattern"] == TAG_PATTERN
+    assert "lower-cased" in customer["tags"]["description"]
+    event = schemas["EventIn"]["properties"]
+    assert event["event_name"]["pattern"] == EVENT_NAME_PATTERN
+    assert event["occurred_at"]["anyOf"][0]["format"] == "date-time"
+    assert "reference" in schemas["EventIn"]["required"] and event["reference"]["maxLength"] == 100
+    path = document["paths"]["/api/v1/customers/{external_id}/opt_in"]["post"]["parameters"][0]
+    assert path["name"] == "external_id" and path["schema"]["pattern"] == EXTERNAL_ID_PATTERN

@@ -28,10 +28,14 @@ def _toml(value) -> str:
     return json.dumps(value)  # JSON strings, numbers and arrays are TOML too
 
 
-def schemathesis_config(*, key: str, pool_ids: list[int], codes: list[str]) -> str:
-    """Real pools and codes for the path parameters most of the time (else schemathesis' own, mostly 404), a
-    vendor the vaults hold for most awards, and the one schema-valid refusal no document can rule out: a vendor
-    that no linked vault holds (422 unknown_vendor) depends on the campaign, not on the request's form."""
+def schemathesis_config(*, key: str, pool_ids: list[int], codes: list[str], customers: list[str],
+                        event_names: list[str], times: list[str]) -> str:
+    """Real pools, codes and customers for the path parameters most of the time (else schemathesis' own, mostly
+    404), a vendor the vaults hold for most awards, the campaign's event names and times near now for most events,
+    and the schema-valid refusals no document can rule out: a vendor that no linked vault holds (422
+    unknown_vendor), an event name no behaviour has (422 unknown_event), the campaign's own refusals of an opt-in,
+    claim or delete (409), and an event's time more than 24 hours from now (400) depend on the campaign and the
+    clock, not on the request's form."""
     return f"""
 headers = {{ Authorization = {_toml("Bearer " + key)} }}
 
@@ -41,6 +45,9 @@ codes = {{ values = {_toml(codes)} }}
 vendors = {{ values = ["ACME"] }}
 amounts = {{ values = ["10.00"] }}
 currencies = {{ values = ["USD"] }}
+customers = {{ values = {_toml(customers)} }}
+event_names = {{ values = {_toml(event_names)} }}
+times = {{ values = {_toml(times)} }}
 
 [parameters]
 "path.pool_id" = {{ dictionary = "pools", probability = 0.9 }}
@@ -48,10 +55,22 @@ currencies = {{ values = ["USD"] }}
 "body.vendor" = {{ dictionary = "vendors", probability = 0.7 }}
 "body.amount" = {{ dictionary = "amounts", probability = 0.7 }}
 "body.currency" = {{ dictionary = "currencies", probability = 0.7 }}
+"path.external_id" = {{ dictionary = "customers", probability = 0.9 }}
+"body.customer.external_id" = {{ dictionary = "customers", probability = 0.8 }}
+"body.event_name" = {{ dictionary = "event_names", probability = 0.8 }}
+"body.occurred_at" = {{ dictionary = "times", probability = 0.9 }}
 
 [[operations]]
 include-operation-id = "createAward"
 checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "422", "429"]
+
+[[operations]]
+include-operation-id = "createEvent"
+checks.positive_data_acceptance.expected-statuses = ["2xx", "400", "401", "403", "409", "422", "429"]
+
+[[operations]]
+include-operation-id = ["optIn", "claimReward", "deleteInstance"]
+checks.positive_data_acceptance.expected-statuses = ["2xx", "401", "403", "404", "409", "429"]
 """
 
 
@@ -82,7 +101,33 @@ def fuzzed_campaign(setup, make_vault, make_pool):
     return {
         "pool_ids": [unique.pk, multi.pk],
         "codes": unique_codes[:50] + multi_codes[:5],
+        **engaged_customers(setup),
     }
+
+
+def engaged_customers(setup) -> dict[str, list[str]]:
+    """Engagement on the campaign (an opt-in window and limit, two behaviours each giving an ACME voucher) and
+    customers part-way: opted in, one event from a goal, every goal met (claimed), opted out, never opted in."""
+    from engagement.services.setup import add_behavior, configure_engagement
+
+    from .conftest import VOUCHER_REWARD, ApiCaller, event_body
+
+    now = timezone.now()
+    with scopes_disabled():
+        configure_engagement(setup.campaign, optin_required=True, opt_in_starts_at=now - timedelta(days=1),
+                             opt_in_ends_at=now + timedelta(days=1), opt_in_limit=1000)
+        add_behavior(setup.campaign, name="Purchase", event_name="purchase", goal=2, **VOUCHER_REWARD)
+        add_behavior(setup.campaign, name="Visit", event_name="visit", goal=1, max_times_repeatable=None,
+                     **VOUCHER_REWARD)
+    api, key = ApiCaller(), setup.live_key
+    customers = [f"cust-{n}" for n in range(8)]
+    for n, customer in enumerate(customers[:6]):
+        assert api.post(f"/customers/{customer}/opt_in", {"customer": {"tags": ["vip"]}}, key=key).status_code == 201
+        for step in range(n % 3):
+            api.post("/events", event_body(customer, "purchase", reference=f"seed-{n}-{step}"), key=key)
+    api.post("/customers/cust-6/opt_out", {}, key=key)
+    return {"customers": customers, "event_names": ["purchase", "visit"],
+            "times": [(now - timedelta(minutes=minutes)).isoformat() for minutes in (0, 5, 60)]}
 
 
 @pytest.mark.django_db(transaction=True)  # the served app reads what the test committed

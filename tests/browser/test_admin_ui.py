@@ -89,6 +89,11 @@ def test_login_then_build_a_campaign_with_the_wizard(page, logged_in_page, alice
     screenshot(page, "04-wizard-vaults")
     page.get_by_role("button", name="Next").click()
 
+    # Engagement's optional step (contributed through campaigns.extensions): left off, nothing is set up.
+    expect(page.get_by_test_id("wizard-step-engagement")).to_be_visible()
+    expect(page.locator("#id_engagement-enabled")).not_to_be_checked()
+    page.get_by_role("button", name="Next").click()
+
     expect(page.get_by_test_id("wizard-step-integration")).to_be_visible()
     page.locator("#id_integration-name").fill("Call centre")
     page.locator("#id_integration-status").select_option("live")

@@ -118,8 +118,9 @@ def check_constraints_now() -> None:
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
-def bulk_campaigns(organization, owner, specs, *, prefix: str, vault: Vault | None = None) -> list[Campaign]:
-    """Set-based setup without signals: specs are (starts_at, ends_at, has_vault, integration statuses)."""
+def bulk_campaigns(organization, owner, specs, *, prefix: str, vault: Vault | None = None, pool=None) -> list[Campaign]:
+    """Set-based setup without signals: specs are (starts_at, ends_at, has_vault, integration statuses), where
+    ``has_vault`` may be ``"pool"`` (a pool linked and no vault)."""
     campaigns = Campaign._base_manager.bulk_create(
         Campaign(
             organization=organization,
@@ -131,9 +132,11 @@ def bulk_campaigns(organization, owner, specs, *, prefix: str, vault: Vault | No
         )
         for n, (starts_at, ends_at, _, _) in enumerate(specs)
     )
-    links, integrations = [], []
+    links, pool_links, integrations = [], [], []
     for campaign, (_, _, has_vault, statuses) in zip(campaigns, specs, strict=True):
-        if has_vault:
+        if has_vault == "pool":
+            pool_links.append(Campaign.pools.through(campaign_id=campaign.pk, incentivepool_id=pool.pk))
+        elif has_vault:
             links.append(Campaign.vaults.through(campaign_id=campaign.pk, vault_id=vault.pk))
         integrations.extend(
             Integration(
@@ -142,6 +145,7 @@ def bulk_campaigns(organization, owner, specs, *, prefix: str, vault: Vault | No
             for n, status in enumerate(statuses)
         )
     Campaign.vaults.through._base_manager.bulk_create(links)
+    Campaign.pools.through._base_manager.bulk_create(pool_links)
     Integration._base_manager.bulk_create(integrations)
     return campaigns
 
@@ -250,7 +254,7 @@ def test_live_checklist_explains_pending():
     items = live_checklist(starts_at=NOW + US, ends_at=None, has_vault=True, has_live_integration=False, now=NOW)
     assert [(item.label, item.done) for item in items] == [
         ("Within its start and end dates", False),
-        ("At least one vault linked", True),
+        ("At least one vault or pool linked", True),
         ("At least one live integration", False),
     ]
 
@@ -271,19 +275,21 @@ def sql_decisions(campaign_ids, now) -> dict[int, tuple[str, str]]:
     return {pk: (status, reason) for pk, status, reason in rows}
 
 
-def test_compute_status_and_status_expression_agree_on_a_grid(organization, admin_user, make_vault):
+def test_compute_status_and_status_expression_agree_on_a_grid(organization, admin_user, make_vault, make_pool):
     specs = [
         (NOW + start, None if end is None else NOW + end, has_vault, statuses)
         for start, end, has_vault, statuses in itertools.product(
-            START_OFFSETS, END_OFFSETS, (False, True), INTEGRATION_SETS
+            START_OFFSETS, END_OFFSETS, (False, True, "pool"), INTEGRATION_SETS
         )
         if end is None or end > start
     ]
     assert len(specs) > 200
-    campaigns = bulk_campaigns(organization, admin_user, specs, prefix="grid", vault=make_vault(organization))
+    campaigns = bulk_campaigns(organization, admin_user, specs, prefix="grid", vault=make_vault(organization),
+                               pool=make_pool(organization))
     expected = {
         campaign.pk: compute_status(
-            starts_at=starts_at, ends_at=ends_at, has_vault=has_vault, has_live_integration="live" in statuses, now=NOW
+            starts_at=starts_at, ends_at=ends_at, has_vault=has_vault is True, has_pool=has_vault == "pool",
+            has_live_integration="live" in statuses, now=NOW,
         )
         for campaign, (starts_at, ends_at, has_vault, statuses) in zip(campaigns, specs, strict=True)
     }
@@ -446,6 +452,32 @@ def test_linking_from_the_vault_side_recomputes_at_once(new_campaign, make_vault
     vault.campaigns.clear()
     assert statuses() == [PENDING, PENDING, LIVE]  # the other vault's campaign is untouched
     assert history(second)[-1] == (LIVE, PENDING, Reason.NO_VAULT)
+
+
+def test_a_pool_and_no_vault_is_enough_to_go_live(new_campaign, make_pool, organization):
+    """Design §3: a campaign that gives only codes goes live with a pool; its links and deletion recompute."""
+    now = timezone.now()
+    campaign = new_campaign(starts_at=now - DAY, integrations=("live",))
+    assert campaign.status == PENDING
+    pool, other = make_pool(organization), make_pool(organization)
+
+    campaign.pools.add(pool)
+    assert campaign.status == LIVE
+    assert history(campaign)[-1] == (PENDING, LIVE, Reason.LIVE)
+    campaign.pools.remove(pool)
+    assert campaign.status == PENDING
+    assert history(campaign)[-1] == (LIVE, PENDING, Reason.NO_VAULT)
+    pool.campaigns.add(campaign)
+    assert stored_status(campaign) == LIVE
+    pool.campaigns.clear()
+    assert stored_status(campaign) == PENDING
+    other.campaigns.add(campaign)
+    assert stored_status(campaign) == LIVE
+    other.delete()
+    assert stored_status(campaign) == PENDING
+    items = live_checklist(starts_at=now - DAY, ends_at=None, has_vault=False, has_pool=True,
+                           has_live_integration=True, now=now)
+    assert all(item.done for item in items)
 
 
 def test_clearing_or_deleting_a_vault_with_no_campaign(make_vault, organization):

@@ -11,6 +11,7 @@ from django.utils import timezone
 from campaigns.models import Campaign, Integration
 from campaigns.services.integrations import create_integration
 from core.scoping import scopes_disabled
+from engagement.models import Behavior, BehaviorProgress, Completion, Customer, CustomerTag, Participation
 from incentives.models import IncentiveCode, IncentivePool, Issuance, Redemption, Voucher
 from interactions.models import Interaction
 from tracking.models import TrackingNumber
@@ -82,6 +83,18 @@ def grid_rows(organization, admin_user, standard_user, make_campaign, make_vault
                         http_status=[201, 400, 500][n % 3], latency_ms=n)
             for n in range(30)
         )
+        # engagement: customers with and without tags, participations in every column's cases
+        nasty = Customer.objects.create(organization=organization, external_id='<b>&"q"', email=NASTY,
+                                        mobile="+14155550188")
+        plain = Customer.objects.create(organization=organization, external_id="plain-customer")
+        CustomerTag.objects.bulk_create([CustomerTag(customer=nasty, tag=tag) for tag in ("vip", "a&b<c>")])
+        visit = Behavior.objects.create(campaign=live, name="Visit <3>", event_name="visit", goal=2)
+        joined = Participation.objects.create(campaign=live, customer=nasty, opted_in=True, opted_in_at=now)
+        Participation.objects.create(campaign=live, customer=plain, is_test=True, state="claimed",
+                                     instance_state="expired")
+        Participation.objects.create(campaign=other, customer=plain, opted_in=False, state="inactive")
+        BehaviorProgress.objects.create(participation=joined, behavior=visit, progress=1, achieved=1, counted=3)
+        Completion.objects.create(participation=joined, behavior=visit, created_at=now)
         # some in the previous reporting period, so the overview's changes go both ways
         Interaction.objects.filter(campaign=other).update(created_at=now - 35 * day)
         Interaction.objects.filter(campaign=live, outcome="error").update(created_at=now - 40 * day)

@@ -26,6 +26,9 @@ from campaigns.models import Campaign
 from campaigns.services.statuses import with_active_now
 from campaigns.tables import CampaignTable, IntegrationTable
 from campaigns.views import CampaignListView, IntegrationListView
+from engagement.tables import CustomerTable, ParticipationTable
+from engagement.views.campaigns import ParticipationListView
+from engagement.views.customers import CustomerListView
 from grids.filters import YesNoAnyWidget
 from grids.tables import GridTable, SelectColumn
 from grids.views import GridView, style_filter_form
@@ -203,12 +206,13 @@ FILTERSETS = _drawn(_project_classes("filters", django_filters.FilterSet),
                     {view.filterset_class for view in GRID_VIEWS})
 
 
-def view_rows(view_class):
-    """The rows the grid page shows: its view's queryset, in a total order."""
+def view_rows(view_class, **kwargs):
+    """The rows the grid page shows: its view's queryset, in a total order (``kwargs``: the URL's, as callables
+    of nothing, run once the rows exist)."""
 
     def rows(request):
         view = view_class()
-        view.setup(request)
+        view.setup(request, **{name: value() for name, value in kwargs.items()})
         queryset = view.get_queryset()
         return queryset.order_by(*(queryset.query.order_by or queryset.model._meta.ordering), "pk")
 
@@ -234,6 +238,9 @@ TABLE_ROWS = {
     InteractionTable: view_rows(InteractionListView),
     TrackingNumberTable: view_rows(TrackingNumberListView),
     CampaignReportTable: report_rows,
+    CustomerTable: view_rows(CustomerListView),
+    ParticipationTable: view_rows(ParticipationListView,
+                                  pk=lambda: Campaign.objects.get(name="Spring <sale> & more").pk),
 }
 
 

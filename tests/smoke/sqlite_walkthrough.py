@@ -14,6 +14,8 @@ from django.test import Client  # noqa: E402
 from accounts.models import User  # noqa: E402
 from campaigns.models import Campaign  # noqa: E402
 from core.scoping import scopes_disabled  # noqa: E402
+from engagement.models import Event, Participation  # noqa: E402
+from engagement.services.check import check_engagement  # noqa: E402
 from incentives.models import IncentivePool  # noqa: E402
 from incentives.services.codegen import generate_codes  # noqa: E402
 
@@ -34,7 +36,14 @@ answers["award"] = post("/api/v1/awards", {"vendor": "ACME", "amount": "10.00", 
 answers["campaign"] = api.get("/api/v1/campaign").status_code
 
 with scopes_disabled():
-    campaign = Campaign.objects.get(organization__slug="demo")
+    campaign = Campaign.objects.get(organization__slug="demo", external_id="spring-demo")
+    engaged = Campaign.objects.filter(organization__slug="demo", engagement__isnull=False).order_by("pk")
+    answers["engagement differences"] = {c.external_id: check_engagement(c) for c in engaged}
+    answers["engagement states"] = sorted({(p.state, p.instance_state) for p in Participation.objects.all()})
+    before = [Participation.objects.count(), Event.objects.count()]
+    call_command("load_demo_data", stdout=io.StringIO())
+    after = [Participation.objects.count(), Event.objects.count()]
+    answers["engagement rows added by a second load"] = [now - then for now, then in zip(after, before, strict=True)]
     pool = IncentivePool.objects.create(organization=campaign.organization, name="Smoke", low_threshold=1,
                                         notification_email="ops@example.com")
     generate_codes(pool, pattern="SMOKE-####", count=3)

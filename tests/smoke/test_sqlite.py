@@ -31,4 +31,9 @@ def test_the_demo_works_on_sqlite(tmp_path):
     assert answers.pop("issuance") == 201
     assert answers.pop("redemption") == 201
     assert answers.pop("multi issuances") == [201, 201, 201]
+    # The demo's engagement, built through the services on SQLite (the roll's portable path included).
+    assert answers.pop("engagement differences") == {"steps-demo": [], "stamps-demo": [], "winter-stamps-demo": []}
+    assert {state for pair in answers.pop("engagement states") for state in pair} == {
+        "active", "claimable", "claimed", "inactive", "expired", "deleted"}
+    assert answers.pop("engagement rows added by a second load") == [0, 0]
     assert answers == dict.fromkeys(answers, 200), answers

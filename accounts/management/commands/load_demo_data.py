@@ -5,7 +5,7 @@ from accounts.demo import load_demo
 
 class Command(BaseCommand):
     help = ("Loads a demo organization (an admin, a standard user, a live campaign with vouchers, incentive pools "
-            "and a tracking number) and prints logins.")
+            "and a tracking number, engagement campaigns with customers part-way through) and prints logins.")
 
     def add_arguments(self, parser):
         parser.add_argument("--vouchers", type=int, default=200, help="Vouchers of each type, test and live.")

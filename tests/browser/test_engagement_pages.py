@@ -1,0 +1,53 @@
+"""Engagement's admin pages in a real browser (design §12): from the campaign page to a participation, an
+admin's "Set state" with its history, and a refused one with the form's error."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Membership
+from core.scoping import scopes_disabled
+from engagement.models import Behavior, Customer, Participation
+
+pytestmark = pytest.mark.browser
+
+
+def test_an_admin_sets_a_participations_state_from_the_campaign_page(page, logged_in_page, make_member,
+                                                                     organization, make_campaign, screenshot):
+    alice = make_member(organization, Membership.Role.ADMIN, username="alice")
+    campaign = make_campaign(organization, alice, name="Loyalty")
+    with scopes_disabled():
+        Behavior.objects.create(campaign=campaign, name="Visit", event_name="visit", goal=2)
+        customer = Customer.objects.create(organization=organization, external_id="ann-42")
+        participation = Participation.objects.create(campaign=campaign, customer=customer)
+
+    logged_in_page(alice)
+    page.goto(campaign.get_absolute_url())
+    panel = page.get_by_test_id("engagement-panel")
+    expect(panel.get_by_test_id("behaviors")).to_contain_text("visit")
+    panel.get_by_test_id("participations-link").click()
+    expect(page).to_have_url(re.compile(rf"/engagement/campaigns/{campaign.pk}/participations/$"))
+    page.get_by_role("link", name="ann-42").click()
+
+    expect(page.get_by_test_id("participation-state")).to_have_text("Active")
+    form = page.get_by_test_id("set-state-form")
+    form.get_by_label("State").select_option("claimable")
+    form.get_by_label("Why").fill("checking")
+    form.get_by_test_id("set-state-submit").click()
+    expect(page.get_by_text("Goals not met.")).to_be_visible()  # claimable only once every goal is met
+    expect(page.get_by_test_id("participation-state")).to_have_text("Active")
+
+    form = page.get_by_test_id("set-state-form")
+    form.get_by_label("State").select_option("inactive")
+    form.get_by_label("Why").fill("asked by phone")
+    form.get_by_test_id("set-state-submit").click()
+    expect(page.get_by_test_id("participation-state")).to_have_text("Inactive")
+    history = page.get_by_test_id("state-history")
+    expect(history.locator("tbody tr").first).to_contain_text("set by an admin: asked by phone")
+    expect(history.locator("tbody tr").first).to_contain_text("alice")
+    screenshot(page, "engagement-set-state")
+    with scopes_disabled():
+        participation.refresh_from_db()
+        assert participation.state == "inactive"
+        assert participation.changes.first().changed_by == alice
