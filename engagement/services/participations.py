@@ -21,7 +21,7 @@ from interactions.services.log import InteractionDraft, Redeemer
 from .. import rules
 from ..models import Completion, Customer, Participation
 from ..rules import State
-from .context import context_of
+from .context import Context, context_of
 from .customers import CustomerIn, checked, find_customer, tag_names, upsert_customer
 from .instances import correct_stale, lock_or_make, locked, move, take_slot
 from .outcomes import give, reward_of
@@ -135,20 +135,29 @@ def opt_out(integration: Integration, *, customer: CustomerIn, draft: Interactio
     return idempotent_write(draft, ParticipationResult, reference=reference, request=request, write=write)
 
 
+def _locked_participation(integration: Integration, external_id: str, draft: InteractionDraft, at: datetime,
+                          missing: DomainError) -> tuple[Customer, Context, Participation]:
+    """A write's opening: the customer (named on the interaction), the campaign's context, and the customer's
+    participation locked and corrected for the time since the last roll; ``missing`` raised when there is none."""
+    campaign = integration.campaign
+    customer = find_customer(campaign.organization_id, external_id)
+    draft.redeemer = redeemer_of(customer)
+    ctx = context_of(campaign)
+    participation = locked(campaign.pk, customer.pk, _is_test(integration))
+    if participation is None:
+        raise missing
+    correct_stale(ctx, participation, at)
+    return customer, ctx, participation
+
+
 def claim(integration: Integration, *, external_id: str, draft: InteractionDraft, reference: str | None = None,
           now: datetime | None = None) -> Written[ParticipationResult]:
     """claimable → claimed, giving the claim's reward once; a second claim answers the first one's result."""
-    campaign = integration.campaign
 
     def write() -> tuple[ParticipationResult, bool]:
         at = now or timezone.now()
-        customer = find_customer(campaign.organization_id, external_id)
-        draft.redeemer = redeemer_of(customer)
-        ctx = context_of(campaign)
-        participation = locked(campaign.pk, customer.pk, _is_test(integration))
-        if participation is None:
-            raise NotClaimable("This customer has no part in the campaign to claim.")
-        correct_stale(ctx, participation, at)
+        customer, ctx, participation = _locked_participation(
+            integration, external_id, draft, at, NotClaimable("This customer has no part in the campaign to claim."))
         first = Completion._base_manager.filter(participation=participation, behavior__isnull=True).first()
         if first is not None and first.kept is not None:
             kept = from_record(ParticipationResult, first.kept)
@@ -177,17 +186,11 @@ def claim(integration: Integration, *, external_id: str, draft: InteractionDraft
 def delete_instance(integration: Integration, *, external_id: str, draft: InteractionDraft,
                     reference: str | None = None, now: datetime | None = None) -> Written[ParticipationResult]:
     """deletable → ``deleted`` (hidden; its events no longer count); a deleted one again answers as it is."""
-    campaign = integration.campaign
 
     def write() -> tuple[ParticipationResult, bool]:
         at = now or timezone.now()
-        customer = find_customer(campaign.organization_id, external_id)
-        draft.redeemer = redeemer_of(customer)
-        ctx = context_of(campaign)
-        participation = locked(campaign.pk, customer.pk, _is_test(integration))
-        if participation is None:
-            raise NotDeletable("This customer has no part in the campaign to delete.")
-        correct_stale(ctx, participation, at)
+        customer, ctx, participation = _locked_participation(
+            integration, external_id, draft, at, NotDeletable("This customer has no part in the campaign to delete."))
         if participation.instance_state != State.DELETED:
             if not rules.is_deletable(participation.state):
                 raise NotDeletable(f"The participation is {participation.state}: it cannot be deleted.")
