@@ -3,6 +3,7 @@ The request and answer shapes; the rules are in ``engagement.services.participat
 
 from typing import Annotated
 
+from django.http import HttpResponse
 from ninja import Field, Path, Router
 from pydantic import BaseModel, model_validator
 
@@ -81,6 +82,12 @@ TO_DELETE = {"DeleteTheInstance": link("deleteInstance", "Delete (hide) it.", ex
 PARTICIPATION_ANSWER = {201: ParticipationResponse, 200: ParticipationResponse}
 
 
+
+def _participation_written(request, result, payload) -> HttpResponse:
+    """A write's answer: 201 when the service made something new (a slot, a first claim), else 200."""
+    return written(request, "participation", result, participation_entity(result.value.participation),
+                   _reference(payload), created=result.value.created)
+
 @router.post(
     "/customers/{external_id}/opt_in",
     operation_id="optIn",
@@ -98,8 +105,7 @@ PARTICIPATION_ANSWER = {201: ParticipationResponse, 200: ParticipationResponse}
 def opt_customer_in(request, external_id: ExternalId = CustomerId, payload: CustomerWriteIn | None = None):
     result = opt_in(request.auth, customer=customer_in(external_id, payload), draft=request.interaction_draft,
                     reference=_reference(payload))
-    return written(request, "participation", result, participation_entity(result.value.participation),
-                   _reference(payload), created=result.value.created)
+    return _participation_written(request, result, payload)
 
 
 @router.post(
@@ -113,8 +119,7 @@ def opt_customer_in(request, external_id: ExternalId = CustomerId, payload: Cust
 def opt_customer_out(request, external_id: ExternalId = CustomerId, payload: CustomerWriteIn | None = None):
     result = opt_out(request.auth, customer=customer_in(external_id, payload), draft=request.interaction_draft,
                      reference=_reference(payload))
-    return written(request, "participation", result, participation_entity(result.value.participation),
-                   _reference(payload), created=False)
+    return _participation_written(request, result, payload)
 
 
 @router.get(
@@ -148,8 +153,7 @@ def get_progress(request, external_id: ExternalId = CustomerId):
 def claim_reward(request, external_id: ExternalId = CustomerId, payload: ClaimIn | None = None):
     result = claim(request.auth, external_id=external_id, draft=request.interaction_draft,
                    reference=_reference(payload))
-    return written(request, "participation", result, participation_entity(result.value.participation),
-                   _reference(payload), created=result.value.created)
+    return _participation_written(request, result, payload)
 
 
 @router.delete(
