@@ -51,11 +51,15 @@ DASHBOARD_EVERY = float(os.environ.get("BENCH_DASHBOARD_EVERY", "5"))  # seconds
 REPORTING_ORDER = ("off", "rollups", "dashboard", "dashboard", "rollups", "off")  # each pair: drift biases none
 
 
-def wrk_script(path: str, body: str) -> str:
-    """A wrk Lua script POSTing JSON to ``path`` with the key given after ``--``, and printing one BENCH line.
+def wrk_script(
+    path: str, body: str, *, method: str = "POST", path_expression: str | None = None, each: str = ""
+) -> str:
+    """A wrk Lua script sending JSON to ``path`` with the key given after ``--``, and printing one BENCH line.
 
-    ``body`` is a Lua expression for the JSON; ``fresh`` in it is new on every request (this run's start, the
-    wrk thread, a counter).
+    ``body`` is a Lua expression for the JSON (``nil`` for none); ``path_expression``, when given, one for the
+    path instead of ``path``. In both, ``fresh`` is new on every request (this run's start, the wrk thread, a
+    counter), ``tid`` and ``sent`` are the thread and its counter, and ``base`` is the number given after the key
+    (0 by default). ``each`` is Lua run first on every request (to pick something both expressions use).
     """
     return (
         """
@@ -64,14 +68,17 @@ function setup(thread)
   threads = threads + 1
   thread:set("tid", threads)
 end
-local key, sent = nil, 0
+local key, base, sent = nil, 0, 0
 function init(args)
   key = args[1]
+  base = tonumber(args[2] or "0")
+  math.randomseed(os.time() * 100 + tid)
 end
 function request()
   sent = sent + 1
   local fresh = started .. '-' .. tid .. '-' .. sent
-  return wrk.format("POST", "PATH",
+  EACH
+  return wrk.format("METHOD", PATH,
     {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}, BODY)
 end
 function done(summary, latency, requests)
@@ -81,7 +88,9 @@ function done(summary, latency, requests)
     latency:percentile(50), latency:percentile(95)))
 end
 """
-        .replace("PATH", path)
+        .replace("EACH", each)
+        .replace("METHOD", method)
+        .replace("PATH", path_expression or f'"{path}"')
         .replace("BODY", body)
     )
 
@@ -307,10 +316,12 @@ class Server:
         self.process.wait(timeout=30)
 
 
-def wrk(script: Path, key: str, clients: int, *, seconds: int) -> Run:
+def wrk(script: Path, key: str, clients: int, *, seconds: int, base: int = 0) -> Run:
+    """``clients`` connections over 1 or 2 wrk threads for ``seconds``; ``base`` is handed to the script."""
     threads = 1 if clients < 2 else 2
-    url = f"http://127.0.0.1:{PORT}/api/v1/awards"
-    command = ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds}s", "-s", str(script), url, "--", key]
+    url = f"http://127.0.0.1:{PORT}/api/v1/awards"  # the script names each request's path
+    command = ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds}s", "-s", str(script), url, "--", key,
+               str(base)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     found = re.search(r"BENCH requests=(\d+) seconds=([\d.]+) non2xx=(\d+) errors=(\d+) p50=(\d+) p95=(\d+)", output)
     if found is None:

@@ -24,6 +24,16 @@ _NEVER = 2**31
 
 def fetchone(sql: str, params: Sequence[Any]) -> tuple | None:
     """Run ``sql`` (``%s`` placeholders, as Django's) as a prepared statement; its first row."""
+    rows = _prepared(sql, params, all_rows=False)
+    return rows[0] if rows else None
+
+
+def fetchall(sql: str, params: Sequence[Any]) -> list[tuple]:
+    """Run ``sql`` as a prepared statement; all its rows."""
+    return _prepared(sql, params, all_rows=True)
+
+
+def _prepared(sql: str, params: Sequence[Any], *, all_rows: bool) -> list[tuple]:
     connection.validate_no_broken_transaction()
     connection.ensure_connection()
     raw = connection.connection
@@ -38,7 +48,10 @@ def fetchone(sql: str, params: Sequence[Any]) -> tuple | None:
                 cursor.execute(sql, params, prepare=True)
         else:
             cursor.execute(sql, params, prepare=True)
-        return cursor.fetchone()
+        if all_rows:
+            return cursor.fetchall()
+        row = cursor.fetchone()
+        return [] if row is None else [row]
 
 
 def inline(sql: str, params: Sequence[Any], *, keep: frozenset[int] = frozenset()) -> str:

@@ -21,6 +21,16 @@ def _require_postgresql(django_db_setup, django_db_blocker):
         assert connection.vendor == "postgresql", "The tests run on PostgreSQL: set DATABASE_URL (make test does)."
 
 
+@pytest.fixture(autouse=True)
+def _forget_engagement_contexts():
+    """Kept contexts are per process; a test's rolled-back rows may reuse a campaign's id."""
+    from engagement.services.context import forget_contexts
+
+    forget_contexts()
+    yield
+    forget_contexts()
+
+
 @pytest.fixture
 def make_organization(db):
     counter = iter(range(1, 10_000))

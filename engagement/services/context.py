@@ -54,6 +54,7 @@ class Context:
 
 
 def context_of(campaign: Campaign) -> Context:
+    """The campaign's engagement as stored now (two queries)."""
     settings = EngagementSettings._base_manager.filter(campaign_id=campaign.pk).first()
     if settings is None:
         settings = EngagementSettings(campaign=campaign)  # never saved: the defaults, no opt-in required
@@ -85,3 +86,26 @@ def progress_fields(progress: rules.Progress) -> dict:
         "achieved_in_period": progress.achieved_in_period, "last_counted_at": progress.last_counted_at,
         "counted": progress.counted,
     }
+
+
+# campaign id -> (the campaign's updated_at when read, its settings, its behaviours)
+_kept: dict[int, tuple[datetime, EngagementSettings, list[Behavior]]] = {}
+_KEPT_CAMPAIGNS = 256
+
+
+def current_context(campaign: Campaign) -> Context:
+    """``context_of`` for the API's hot paths, kept per process while the campaign's ``updated_at`` stands: every
+    saved or deleted settings or behaviour row moves it (``engagement.signals``), and the API reads the campaign
+    afresh with its key on every request. Settings' ``opt_in_taken`` may be behind: read it with ``context_of``."""
+    kept = _kept.get(campaign.pk)
+    if kept is not None and kept[0] == campaign.updated_at:
+        return Context(campaign, kept[1], kept[2])
+    ctx = context_of(campaign)
+    if len(_kept) >= _KEPT_CAMPAIGNS:
+        _kept.clear()
+    _kept[campaign.pk] = (campaign.updated_at, ctx.settings, ctx.behaviors)
+    return ctx
+
+
+def forget_contexts() -> None:
+    _kept.clear()

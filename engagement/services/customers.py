@@ -102,8 +102,12 @@ def tag_names(customer: Customer) -> list[str]:
 def find_customer(organization_id: int, external_id: str) -> Customer:
     found = Customer._base_manager.filter(organization_id=organization_id, external_id=external_id).first()
     if found is None:
-        raise NotFound("No customer has that external id.")
+        raise unknown_customer()
     return found
+
+
+def unknown_customer() -> NotFound:
+    return NotFound("No customer has that external id.")
 
 
 def set_tags(customer: Customer, tags: Iterable[str]) -> list[str]:

@@ -20,7 +20,8 @@ from interactions.services.log import InteractionDraft
 from .. import rules
 from ..models import Behavior, BehaviorProgress, Completion, Customer, Event, Participation
 from ..rules import State
-from .context import Context, context_of, progress_fields, progress_of, rule_of
+from . import hot
+from .context import Context, current_context, progress_fields, progress_of, rule_of
 from .customers import CustomerIn, checked, tag_names, upsert_customer
 from .instances import correct_stale, lock_or_make, locked, move
 from .outcomes import check_in_stock, give, reward_of
@@ -68,11 +69,43 @@ def record_event(
         raise DomainError(f"occurred_at is refused: {problem}", fields={"occurred_at": [problem]})
     if dry_run:
         return Written(_dry_run(integration, customer, event_name, at, received))
+    if hot.enabled():
+        done = _record_hot(integration, draft, customer, event_name, at, received, reference, request)
+        if done is not None:
+            return done
 
     def write() -> tuple[EventResult, bool]:
         return _record(integration, draft, customer, event_name, at, received), True
 
     return idempotent_write(draft, EventResult, reference=reference, request=request, write=write)
+
+
+def _record_hot(integration: Integration, draft: InteractionDraft, customer_in: CustomerIn, event_name: str,
+                at: datetime, now: datetime, reference: str, request: dict) -> Written[EventResult] | None:
+    """The hot path (``hot``): a replay, or an event that completes nothing and moves no state, in two
+    statements; None when the general path must run (it decides again, under the lock)."""
+    standing = hot.read(integration, customer_in.external_id, reference=reference, event_id=True)
+    again = hot.replayed(standing, request, EventResult)
+    if again is not None or not hot.can_count(standing, customer_in):
+        return again
+    check_may_write(integration, now=now)
+    ctx = current_context(integration.campaign)
+    behavior = ctx.behavior_for(event_name)
+    participation, row = standing.participation, standing.rows.get(behavior.pk)
+    if row is None or ctx.time_move(participation.state, participation.instance_state, now) is not None:
+        return None
+    tags = set(standing.tags)
+    decision = rules.count_event(rule_of(behavior), progress_of(row), _standing(ctx, participation, tags), at)
+    if decision.completed_now:
+        return None
+    result = _result(ctx, behavior, decision, standing.customer, participation, sorted(tags), at, now,
+                     standing.event_id, None, is_test=participation.is_test,
+                     rows=hot.progress_rows(standing, behavior, decision.progress),
+                     outcomes=None if standing.has_completions else [])
+    if not hot.write(standing, draft=draft, behavior=behavior, row=row, decision=decision, reference=reference,
+                     request=request, result=result, at=at, now=now):
+        return None
+    return Written(result)
 
 
 def _standing(ctx: Context, participation: Participation | None, tags: set[str]) -> rules.Standing:
@@ -101,7 +134,7 @@ def _record(integration: Integration, draft: InteractionDraft, customer_in: Cust
             at: datetime, now: datetime) -> EventResult:
     campaign = integration.campaign
     check_may_write(integration, now=now)
-    ctx = context_of(campaign)
+    ctx = current_context(campaign)
     behavior = ctx.behavior_for(event_name)
     customer = upsert_customer(campaign.organization_id, customer_in)
     tags = set(tag_names(customer))
@@ -156,14 +189,14 @@ def _move_after_goals(ctx: Context, participation: Participation, now: datetime)
 
 def _result(ctx: Context, behavior: Behavior, decision: rules.Decision, customer: Customer,
             participation: Participation | None, tags: list[str], at: datetime, now: datetime, event_id: int | None,
-            outcome: OutcomeView | None, *, is_test: bool, dry_run: bool = False) -> EventResult:
+            outcome: OutcomeView | None, *, is_test: bool, dry_run: bool = False, **read) -> EventResult:
     progress = decision.progress
     counted = BehaviorResult(
         behavior_id=behavior.pk, counted=decision.counted, reason=decision.reason.value if decision.reason else None,
         progress=progress.progress, goal=behavior.goal, achieved=progress.achieved,
         completed_now=decision.completed_now,
     )
-    view = participation_view(ctx, customer, participation, now=now, tags=tags, is_test=is_test)
+    view = participation_view(ctx, customer, participation, now=now, tags=tags, is_test=is_test, **read)
     return EventResult(id=event_id, event_name=behavior.event_name, occurred_at=at, behaviors=[counted],
                        outcome=outcome, participation=view, dry_run=dry_run)
 
@@ -173,7 +206,7 @@ def _dry_run(integration: Integration, customer_in: CustomerIn, event_name: str,
     """What the event would do, read without a lock and written nowhere (its interaction aside)."""
     campaign = integration.campaign
     check_may_write(integration, now=now)
-    ctx = context_of(campaign)
+    ctx = current_context(campaign)
     behavior = ctx.behavior_for(event_name)
     is_test = integration.status == Integration.Status.TEST
     customer = Customer._base_manager.filter(organization_id=campaign.organization_id,

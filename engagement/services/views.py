@@ -97,23 +97,31 @@ def outcome_view(completion: Completion, ctx: Context) -> OutcomeView | None:
     return None
 
 
+def outcome_views(ctx: Context, participation: Participation) -> list[OutcomeView]:
+    completions = (
+        Completion._base_manager.filter(Q(voucher__isnull=False) | Q(issuance__isnull=False),
+                                        participation=participation)
+        .select_related("voucher", "issuance__code").order_by("created_at", "pk")
+    )
+    return [view for completion in completions if (view := outcome_view(completion, ctx)) is not None]
+
+
 def participation_view(
     ctx: Context, customer: Customer, participation: Participation | None, *, now: datetime | None = None,
-    tags: list[str] | None = None, is_test: bool = False,
+    tags: list[str] | None = None, is_test: bool = False, rows: dict[int, BehaviorProgress] | None = None,
+    outcomes: list[OutcomeView] | None = None,
 ) -> ParticipationView:
-    """The entity as it stands at ``now``, read from the rows (the caller holds the lock when it matters)."""
+    """The entity as it stands at ``now``, read from the rows (the caller holds the lock when it matters); the
+    tags, the progress rows by behaviour and the outcomes are read here unless the caller has them."""
     now = now or timezone.now()
     tags = tag_names(customer) if tags is None else tags
-    rows: dict[int, BehaviorProgress] = {}
-    outcomes: list[OutcomeView] = []
-    if participation is not None:
-        rows = {row.behavior_id: row for row in BehaviorProgress._base_manager.filter(participation=participation)}
-        completions = (
-            Completion._base_manager.filter(Q(voucher__isnull=False) | Q(issuance__isnull=False),
-                                            participation=participation)
-            .select_related("voucher", "issuance__code").order_by("created_at", "pk")
-        )
-        outcomes = [view for completion in completions if (view := outcome_view(completion, ctx)) is not None]
+    if participation is None:
+        rows, outcomes = {}, []
+    else:
+        if rows is None:
+            rows = {row.behavior_id: row for row in BehaviorProgress._base_manager.filter(participation=participation)}
+        if outcomes is None:
+            outcomes = outcome_views(ctx, participation)
     pairs, behaviors = [], []
     for behavior in ctx.live_behaviors():
         rule = rule_of(behavior)
