@@ -1,0 +1,153 @@
+"""The hot path of events and progress reads (``engagement.services.hot``): two statements for an event that only
+counts, one for a progress read, and whatever changed between its read and its write sends the event down the
+general path, which decides again under the lock: nothing lost, nothing counted twice."""
+
+import dataclasses
+import json
+from collections import Counter
+
+import pytest
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from engagement.models import BehaviorProgress, Event, Participation
+from engagement.rules import State
+from engagement.services import hot
+from engagement.services.check import check_engagement
+from engagement.services.participations import read_participation
+from interactions.models import IdempotencyRecord, Interaction
+
+from .conftest import VOUCHER, behavior, run_concurrently
+from .test_concurrency import event_call
+
+pytestmark = pytest.mark.usefixtures("unscoped")
+
+
+@pytest.fixture
+def counting(engaged):
+    """A campaign whose visits only count (goal 1,000, any number of times), and ann part-way through."""
+    setup = engaged(behaviors=[behavior("visit", goal=1000, max_times_repeatable=None), behavior("signup", **VOUCHER)])
+    setup.event("ann", "visit", reference="first")
+    return setup
+
+
+def as_json(value) -> str:
+    """As the API renders it (and a replay reads it back)."""
+    return json.dumps(dataclasses.asdict(value), cls=DjangoJSONEncoder, sort_keys=True)
+
+
+def statements(call) -> tuple[object, list[str]]:
+    with CaptureQueriesContext(connection) as captured:
+        result = call()
+    return result, [query["sql"] for query in captured.captured_queries]
+
+
+def test_an_event_that_only_counts_is_one_read_and_one_write(counting):
+    integration = counting.live  # its key lookup is the API's, not the event's
+    result, sql = statements(lambda: counting.event("ann", "visit", reference="second", integration=integration))
+
+    assert len(sql) == 2, sql
+    assert sql[1].startswith("WITH locked AS")
+    (count,) = result.value.behaviors
+    assert (count.counted, count.progress) == (True, 2)
+    assert Event._base_manager.filter(counted=True).count() == 2
+    assert BehaviorProgress._base_manager.get(behavior__event_name="visit").progress == 2
+    assert IdempotencyRecord._base_manager.filter(reference="second", body__isnull=False).count() == 1
+    assert Interaction._base_manager.filter(kind="event").count() == 2
+    assert check_engagement(counting.campaign) == []
+
+
+def test_a_replay_and_a_progress_read_are_one_statement(counting):
+    integration = counting.live
+    first = counting.event("ann", "visit", reference="second", integration=integration)
+
+    again, sql = statements(lambda: counting.event("ann", "visit", reference="second", integration=integration))
+    assert len(sql) == 1 and again.replayed and as_json(again.value) == as_json(first.value)
+    view, sql = statements(lambda: read_participation(integration, "ann"))
+    assert len(sql) == 1 and as_json(view) == as_json(first.value.participation)
+
+
+def test_the_write_changes_nothing_when_another_event_counted_since_the_read(counting, monkeypatch):
+    """Another request counts between this one's read and its write: the write finds the progress changed,
+    writes nothing, and the general path counts this event on top of the other."""
+    read = hot.read
+
+    def read_then_another_counts(*args, **kwargs):
+        standing = read(*args, **kwargs)
+        monkeypatch.setattr(hot, "read", read)
+        counting.event("ann", "visit", reference="meanwhile")
+        return standing
+
+    monkeypatch.setattr(hot, "read", read_then_another_counts)
+    result = counting.event("ann", "visit", reference="second")
+
+    assert result.value.behaviors[0].progress == 3
+    row = BehaviorProgress._base_manager.get(behavior__event_name="visit")
+    assert (row.progress, row.counted) == (3, 3)
+    assert Event._base_manager.filter(counted=True).count() == 3
+    assert check_engagement(counting.campaign) == []
+
+
+def test_the_write_changes_nothing_when_the_participation_moved_since_the_read(counting, monkeypatch):
+    """The customer is deleted between the read and the write: the event must not count."""
+    read = hot.read
+
+    def read_then_moved(*args, **kwargs):
+        standing = read(*args, **kwargs)
+        Participation._base_manager.update(state=State.INACTIVE)
+        return standing
+
+    monkeypatch.setattr(hot, "read", read_then_moved)
+    result = counting.event("ann", "visit", reference="second")
+
+    assert (result.value.behaviors[0].counted, result.value.behaviors[0].reason) == (False, "not_triggerable")
+    assert BehaviorProgress._base_manager.get(behavior__event_name="visit").progress == 1
+
+
+def test_a_reference_taken_between_the_read_and_the_write_replays_the_first_answer(counting, monkeypatch):
+    read = hot.read
+    first = {}
+
+    def read_then_the_copy_lands(*args, **kwargs):
+        standing = read(*args, **kwargs)
+        monkeypatch.setattr(hot, "read", read)
+        first["written"] = counting.event("ann", "visit", reference="second")
+        return standing
+
+    monkeypatch.setattr(hot, "read", read_then_the_copy_lands)
+    again = counting.event("ann", "visit", reference="second")
+
+    assert again.replayed and as_json(again.value) == as_json(first["written"].value)
+    assert Event._base_manager.filter(counted=True).count() == 2
+    assert IdempotencyRecord._base_manager.filter(reference="second").count() == 1
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_32_concurrent_counting_events_for_one_customer_all_count_once(counting):
+    results = run_concurrently([event_call(counting.live_id, "ann", "visit", f"r{n}") for n in range(64)],
+                               threads=32)
+
+    assert Counter(type(r).__name__ for r in results) == {"Written": 64}
+    assert sorted(r.value.behaviors[0].progress for r in results) == list(range(2, 66))  # each answer its own step
+    row = BehaviorProgress._base_manager.get(behavior__event_name="visit")
+    assert (row.progress, row.counted) == (65, 65)
+    assert Event._base_manager.filter(counted=True).count() == 65
+    assert Interaction._base_manager.filter(kind="event").count() == 65
+    assert check_engagement(counting.campaign) == []
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_concurrent_counts_and_completions_on_one_customer_agree_with_their_events(counting):
+    """Hot counts racing general-path completions (signup gives a voucher) and first events of new customers."""
+    calls = [event_call(counting.live_id, "ann", "visit", f"v{n}") for n in range(24)]
+    calls += [event_call(counting.live_id, "ann", "signup", f"s{n}") for n in range(4)]
+    calls += [event_call(counting.live_id, f"new-{n}", "visit", f"n{n}") for n in range(4)]
+
+    results = run_concurrently(calls, threads=16)
+
+    assert not [r for r in results if isinstance(r, Exception)]
+    assert sum(1 for r in results if r.value.outcome is not None) == 1  # signup: once
+    assert BehaviorProgress._base_manager.get(participation__customer__external_id="ann",
+                                              behavior__event_name="visit").progress == 25
+    assert check_engagement(counting.campaign) == []
