@@ -251,10 +251,9 @@ def record_replays(key: str) -> None:
 # --- plans ----------------------------------------------------------------------------------------------
 
 
-def explain_event_statements(bench: Bench) -> str:
-    """One counting event for a customer part-way through, run in-process with its statements captured, then
-    EXPLAIN (ANALYZE, BUFFERS) of the participation lock, the progress update and the event insert as it ran
-    them, each in a transaction rolled back."""
+def explain_event(bench: Bench, customer: str, event_name: str, wanted: dict) -> str:
+    """One event run in-process with its statements captured and rolled back, then EXPLAIN (ANALYZE, BUFFERS) of
+    the ``wanted`` ones (name → test of the SQL) as it ran them, each in a transaction rolled back."""
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
@@ -266,20 +265,13 @@ def explain_event_statements(bench: Bench) -> str:
 
     integration = Integration._base_manager.select_related("campaign__organization").get(pk=bench.integration_id)
     draft = InteractionDraft(integration=integration, kind=Interaction.Kind.EVENT, success_status=201)
-    customer = f"c-{CUSTOMERS // 2 + 7}"
     with transaction.atomic(), CaptureQueriesContext(connection) as captured:
-        record_event(integration, customer=CustomerIn(customer), event_name="visit", occurred_at=None,
+        record_event(integration, customer=CustomerIn(customer), event_name=event_name, occurred_at=None,
                      reference=f"explain-{time.time_ns()}", draft=draft)
         transaction.set_rollback(True)
     statements = [query["sql"] for query in captured.captured_queries
                   if not query["sql"].startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
-    wanted = {
-        "the participation lock": lambda sql: sql.startswith('SELECT "engagement_participation"')
-        and "FOR UPDATE" in sql,
-        "the progress update": lambda sql: sql.startswith('UPDATE "engagement_behaviorprogress"'),
-        "the event insert": lambda sql: sql.startswith('INSERT INTO "engagement_event"'),
-    }
-    out = [f"A counting event for {customer} runs {len(statements)} statements (besides BEGIN and COMMIT):"]
+    out = [f"A {event_name} event for {customer} runs {len(statements)} statements (besides BEGIN and COMMIT):"]
     out += [f"  {index + 1:2}. {sql[:150]}" for index, sql in enumerate(statements)]
     for name, matches in wanted.items():
         sql = next((sql for sql in statements if matches(sql)), None)
@@ -292,6 +284,25 @@ def explain_event_statements(bench: Bench) -> str:
             transaction.set_rollback(True)
         out.append(f"\nEXPLAIN ANALYZE of {name}:\n    {sql[:300]}\n{plan}")
     return "\n".join(out)
+
+
+HOT = {
+    "the hot path's read (customer, tags, participation, progress rows, the reference)":
+        lambda sql: sql.startswith("SELECT (SELECT CASE WHEN"),
+    "the hot path's write (the participation lock, the progress update, the event insert, in one statement)":
+        lambda sql: sql.startswith("WITH locked AS"),
+}
+GENERAL = {
+    "the participation lock": lambda sql: sql.startswith('SELECT "engagement_participation"') and "FOR UPDATE" in sql,
+    "the progress update": lambda sql: sql.startswith('UPDATE "engagement_behaviorprogress"'),
+    "the event insert": lambda sql: sql.startswith('INSERT INTO "engagement_event"'),
+}
+
+
+def explain_plans(bench: Bench) -> str:
+    """A counting event (the hot path) and a completing one (the general path, under the lock)."""
+    return (explain_event(bench, f"c-{CUSTOMERS // 2 + 7}", "visit", HOT) + "\n\n"
+            + explain_event(bench, f"c-{CUSTOMERS - 3}", "signup", GENERAL))
 
 
 # --- checks ---------------------------------------------------------------------------------------------
@@ -367,7 +378,7 @@ def main() -> None:
         print(f"loaded {CUSTOMERS:,} customers with their participations in {time.perf_counter() - started:.1f}s")
         print(f"{CUSTOMERS:,} events (one per customer) added in {add_events(bench, CUSTOMERS, 'first'):.1f}s")
         vacuum()
-        print("\n" + explain_event_statements(bench))
+        print("\n" + explain_plans(bench))
         offsets = {"complete": 1}
         server = Server(database_url)
         try:
@@ -380,7 +391,7 @@ def main() -> None:
             after = measure(scripts, bench, AFTER, "after", offsets)
         finally:
             server.stop()
-        print("\n" + explain_event_statements(bench))
+        print("\n" + explain_plans(bench))
         twice = outcomes_twice()
         started = time.perf_counter()
         problems = check_campaigns()
