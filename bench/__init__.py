@@ -127,6 +127,12 @@ def page_times(client, url: str, requests: int) -> tuple[list[float], list[str]]
     return times, [q["sql"] for q in queries.captured_queries]
 
 
+def verdict(text: str, ok: bool) -> bool:
+    """One goal's line: met or MISS, and what was measured."""
+    print(f"[{'met ' if ok else 'MISS'}] {text}")
+    return ok
+
+
 def heading(text: str) -> None:
     print(f"\n== {text} " + "=" * max(0, 100 - len(text)), flush=True)
 

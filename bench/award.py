@@ -135,13 +135,13 @@ def populate(count: int) -> tuple[str, int]:
 
     Returns (key, campaign id). The key's rate limit is high but set, so every request pays its cache trip.
     """
-    from django.db import connection, transaction
+    from django.db import transaction
 
     from accounts.models import Organization, User
     from campaigns.models import Campaign, Integration
     from campaigns.services.integrations import create_integration
     from core.scoping import scopes_disabled
-    from incentives.models import Vault, Voucher
+    from incentives.models import Vault
 
     with scopes_disabled(), transaction.atomic():
         organization = Organization.objects.create(name="Bench", slug="bench")
@@ -152,20 +152,29 @@ def populate(count: int) -> tuple[str, int]:
         key = create_integration(
             campaign, name="Load", status=Integration.Status.LIVE, rate_limit_per_minute=1_000_000_000
         ).key
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                INSERT INTO {Voucher._meta.db_table} (vault_id, vendor, amount, currency, code, pin, is_test,
-                    expires_at, status, awarded_at, interaction_id, created_at)
-                SELECT %s, 'ACME', 10.00, 'USD', 'C' || g, '', false, NULL, 'available', NULL, NULL, now()
-                FROM generate_series(1, %s) AS g
-                """,
-                [vault.pk, count],
-            )
+        add_vouchers(vault.pk, count)
     campaign.refresh_from_db()
     assert campaign.status == Campaign.Status.LIVE, campaign.status
     vacuum()
     return key, campaign.pk
+
+
+def add_vouchers(vault_id: int, count: int) -> None:
+    """``count`` available ACME 10.00 USD vouchers (codes C1, C2, …) in the vault, set-based."""
+    from django.db import connection
+
+    from incentives.models import Voucher
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            INSERT INTO {Voucher._meta.db_table} (vault_id, vendor, amount, currency, code, pin, is_test,
+                expires_at, status, awarded_at, interaction_id, created_at)
+            SELECT %s, 'ACME', 10.00, 'USD', 'C' || g, '', false, NULL, 'available', NULL, NULL, now()
+            FROM generate_series(1, %s) AS g
+            """,
+            [vault_id, count],
+        )
 
 
 def vacuum() -> None:

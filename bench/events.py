@@ -31,8 +31,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from . import heading, scratch_database
-from .award import PORT, Run, Server, given_twice, pooled, vacuum, wait_for_quiet, wrk, wrk_script
+from . import heading, scratch_database, verdict
+from .award import PORT, Run, Server, add_vouchers, given_twice, pooled, vacuum, wait_for_quiet, wrk, wrk_script
 
 DATABASE = "va_bench_events"
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
@@ -93,7 +93,7 @@ def populate() -> Bench:
     """The organization, its vault, the engagement campaign (visit: goal 1,000,000, any number of times;
     signup: goal 1, once, an ACME 10.00 USD voucher), its 1,000,000 customers part-way through, and two
     opt-in campaigns (no limit; a limit of 100,000,000) on the same vault. Returns the keys by scenario."""
-    from django.db import connection, transaction
+    from django.db import transaction
     from django.utils import timezone
 
     from accounts.models import Organization, User
@@ -102,23 +102,14 @@ def populate() -> Bench:
     from core.scoping import scopes_disabled
     from engagement.models import Behavior
     from engagement.services.setup import add_behavior, configure_engagement
-    from incentives.models import Vault, Voucher
+    from incentives.models import Vault
 
     now = timezone.now()
     with scopes_disabled(), transaction.atomic():
         organization = Organization.objects.create(name="Bench", slug="bench")
         owner = User.objects.create_user(username="bench", password=None)
         vault = Vault.objects.create(organization=organization, name="Bench vault")
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"""
-                INSERT INTO {Voucher._meta.db_table} (vault_id, vendor, amount, currency, code, pin, is_test,
-                    expires_at, status, awarded_at, interaction_id, created_at)
-                SELECT %s, 'ACME', 10.00, 'USD', 'C' || g, '', false, NULL, 'available', NULL, NULL, now()
-                FROM generate_series(1, %s) AS g
-                """,
-                [vault.pk, VOUCHERS],
-            )
+        add_vouchers(vault.pk, VOUCHERS)
 
         def campaign(name: str, **settings) -> tuple[Campaign, Integration, str]:
             made = Campaign.objects.create(organization=organization, owner=owner, name=name, external_id=name,
@@ -408,12 +399,7 @@ def report(before: dict, after: dict, twice: int, problems: list[str], checked_i
             print(f"{phase:6} {scenario:12} {clients:>3} {run.rate:8.0f} {run.p50_ms:7.2f} {run.p95_ms:7.2f} | "
                   f"{award.rate:6.0f} {run.rate / award.rate:6.2f}")
     heading("goals")
-    verdicts = []
-
-    def goal(text: str, ok: bool) -> None:
-        verdicts.append(ok)
-        print(f"[{'met ' if ok else 'MISS'}] {text}")
-
+    goal = verdict
     for phase, runs in (("before", before), ("after", after)):
         for scenario, wanted in GOALS.items():
             for clients in CLIENTS:

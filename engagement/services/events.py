@@ -6,6 +6,7 @@ rule of ``engagement.rules`` on what was read after the lock, then the event, th
 race-free pick. Empty stock refuses the whole event: nothing advances and the reference is not used up.
 """
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -14,6 +15,8 @@ from django.utils import timezone
 from campaigns.models import Integration
 from campaigns.services.statuses import check_may_write
 from core.errors import DomainError
+from incentives.services.awards import award_of
+from incentives.services.vouchers import linked_vault_ids
 from interactions.services.idempotency import Written, idempotent_write
 from interactions.services.log import InteractionDraft
 
@@ -82,8 +85,9 @@ def record_event(
 
 def _record_hot(integration: Integration, draft: InteractionDraft, customer_in: CustomerIn, event_name: str,
                 at: datetime, now: datetime, reference: str, request: dict) -> Written[EventResult] | None:
-    """The hot path (``hot``): a replay, or an event that completes nothing and moves no state, in two
-    statements; None when the general path must run (it decides again, under the lock)."""
+    """The hot path (``hot``), in two statements: a replay; an event that completes nothing; one that completes
+    a behaviour and gives a voucher without moving the state. None when the general path must run (it decides
+    again, under the lock)."""
     standing = hot.read(integration, customer_in.external_id, reference=reference, event_id=True)
     again = hot.replayed(standing, request, EventResult)
     if again is not None or not hot.can_count(standing, customer_in):
@@ -92,20 +96,47 @@ def _record_hot(integration: Integration, draft: InteractionDraft, customer_in: 
     ctx = current_context(integration.campaign)
     behavior = ctx.behavior_for(event_name)
     participation, row = standing.participation, standing.rows.get(behavior.pk)
-    if row is None or ctx.time_move(participation.state, participation.instance_state, now) is not None:
+    if ctx.time_move(participation.state, participation.instance_state, now) is not None:
         return None
     tags = set(standing.tags)
     decision = rules.count_event(rule_of(behavior), progress_of(row), _standing(ctx, participation, tags), at)
-    if decision.completed_now:
+    rows = hot.progress_rows(standing, behavior, decision.progress)
+    written = dict(standing=standing, draft=draft, behavior=behavior, row=row, decision=decision,
+                   reference=reference, request=request, at=at, now=now)
+    if not decision.completed_now:
+        result = _result(ctx, behavior, decision, standing.customer, participation, sorted(tags), at, now,
+                         standing.event_id, None, is_test=participation.is_test, rows=rows,
+                         outcomes=None if standing.has_completions else [])
+        return Written(result) if hot.write(result=result, **written) else None
+    voucher_type = _hot_voucher_type(ctx, integration, behavior, standing, rows)
+    if voucher_type is None:
         return None
+    outcome = OutcomeView(behavior.pk, "voucher", None, None, now)  # its award filled in by the statement
     result = _result(ctx, behavior, decision, standing.customer, participation, sorted(tags), at, now,
-                     standing.event_id, None, is_test=participation.is_test,
-                     rows=hot.progress_rows(standing, behavior, decision.progress),
-                     outcomes=None if standing.has_completions else [])
-    if not hot.write(standing, draft=draft, behavior=behavior, row=row, decision=decision, reference=reference,
-                     request=request, result=result, at=at, now=now):
+                     standing.event_id, outcome, is_test=participation.is_test, rows=rows, outcomes=[outcome])
+    awarded = hot.write_completion(result=result, voucher_type=voucher_type, campaign=ctx.campaign.external_id,
+                                   **written)
+    if awarded is None:
         return None
-    return Written(result)
+    outcome = dataclasses.replace(outcome, award=award_of(awarded, ctx.campaign))
+    view = dataclasses.replace(result.participation, outcomes=[outcome])
+    return Written(dataclasses.replace(result, outcome=outcome, participation=view))
+
+
+def _hot_voucher_type(ctx: Context, integration: Integration, behavior: Behavior, standing: hot.Standing,
+                      rows: dict[int, BehaviorProgress]) -> tuple | None:
+    """The voucher type a completing event may give on the hot path: a voucher reward, no cap per redeemer, no
+    earlier outcome to list and no state move after it; None sends it down the general path."""
+    reward = reward_of(behavior)
+    campaign = ctx.campaign
+    participation = standing.participation
+    if (reward is None or not reward.is_voucher or campaign.max_awards_per_redeemer is not None
+            or standing.has_completions or _state_after_goals(ctx, rows, participation.state) != participation.state):
+        return None
+    vault_ids = linked_vault_ids(campaign)
+    if not vault_ids:
+        return None
+    return (vault_ids, reward.vendor, reward.amount, reward.currency_in(campaign), participation.is_test)
 
 
 def _standing(ctx: Context, participation: Participation | None, tags: set[str]) -> rules.Standing:
@@ -177,11 +208,15 @@ def _store_progress(participation: Participation, behavior: Behavior, row: Behav
         BehaviorProgress._base_manager.filter(pk=row.pk).update(**fields)
 
 
+def _state_after_goals(ctx: Context, rows: dict[int, BehaviorProgress], state: str) -> str:
+    pairs = [(rule_of(b), progress_of(rows.get(b.pk))) for b in ctx.behaviors]
+    return rules.after_goals(claim_required=ctx.settings.claim_required, all_met=rules.goals_met(pairs),
+                             none_left=rules.all_exhausted(pairs), state=state)
+
+
 def _move_after_goals(ctx: Context, participation: Participation, now: datetime) -> None:
     stored = {row.behavior_id: row for row in BehaviorProgress._base_manager.filter(participation=participation)}
-    pairs = [(rule_of(b), progress_of(stored.get(b.pk))) for b in ctx.behaviors]
-    state = rules.after_goals(claim_required=ctx.settings.claim_required, all_met=rules.goals_met(pairs),
-                              none_left=rules.all_exhausted(pairs), state=participation.state)
+    state = _state_after_goals(ctx, stored, participation.state)
     if state != participation.state:
         why = "every goal met" + (": claimable" if state == State.CLAIMABLE else ", every outcome given")
         move(participation, now=now, reason=why, state=state)

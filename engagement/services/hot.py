@@ -20,22 +20,25 @@ replay answers from the record the read found. Elsewhere (SQLite for ``make run`
 
 import dataclasses
 import json
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 
 from campaigns.models import Integration
 from core import sql
+from incentives.models import Voucher
+from incentives.services.awards import VOUCHER_COLUMNS, pick_sql
 from interactions.models import IdempotencyRecord
 from interactions.services.idempotency import Written, from_record, request_fingerprint
-from interactions.services.log import InteractionDraft, insert_interaction_sql
+from interactions.services.log import InteractionDraft, insert_interaction_sql, interaction_ids
 
 from .. import rules
-from ..models import Behavior, BehaviorProgress, Customer, Event, Participation
+from ..models import Behavior, BehaviorProgress, Completion, Customer, Event, Participation
 from .context import progress_fields
 from .customers import CustomerIn
 
@@ -57,6 +60,7 @@ class Standing:
     has_completions: bool
     kept: tuple[str, Any] | None  # (request fingerprint, body)
     event_id: int | None
+    interaction_id: int | None  # taken for a completion's award, which names it
 
 
 def enabled() -> bool:
@@ -73,10 +77,11 @@ def read(integration: Integration, external_id: str, *, reference: str | None = 
         event_id, integration.pk, reference, campaign.organization_id, external_id, campaign.pk, is_test,
     ])
     first = rows[0]
-    event, fingerprint, body, customer_id, email, mobile, tags = first[:7]
+    ids, fingerprint, body, customer_id, email, mobile, tags = first[:7]
+    event, interaction = ids or (None, None)
     participation_values = first[7:7 + len(_PARTICIPATION)]
     standing = Standing(None, list(tags or []), None, {}, bool(first[-1]),
-                        None if fingerprint is None else (fingerprint, body), event)
+                        None if fingerprint is None else (fingerprint, body), event, interaction)
     if customer_id is not None:
         standing.customer = Customer(id=customer_id, organization_id=campaign.organization_id,
                                      external_id=external_id, email=email, mobile=mobile)
@@ -100,7 +105,8 @@ def _read_sql() -> str:
 
     event_ids = f"pg_get_serial_sequence('{Event._meta.db_table}', 'id')"
     return (
-        f"SELECT (SELECT CASE WHEN %s THEN nextval({event_ids}) END), r.request_fingerprint, r.body, "
+        f"SELECT (SELECT CASE WHEN %s THEN ARRAY[nextval({event_ids}), {interaction_ids()}] END), "
+        f"r.request_fingerprint, r.body, "
         f"{columns('c', _CUSTOMER, Customer)}, "
         f"ARRAY(SELECT t.tag FROM engagement_customertag t WHERE t.customer_id = c.id ORDER BY t.tag), "
         f"{columns('p', _PARTICIPATION, Participation)}, {columns('bp', _PROGRESS, BehaviorProgress)}, "
@@ -135,59 +141,166 @@ def can_count(standing: Standing, customer_in: CustomerIn) -> bool:
     )
 
 
-def write(standing: Standing, *, draft: InteractionDraft, behavior: Behavior, row: BehaviorProgress,
+class _Statement:
+    """A data-modifying CTE built part by part, each part's SQL beside its parameters, so they stay in order."""
+
+    def __init__(self) -> None:
+        self.parts: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, part: str, *params: Any) -> "_Statement":
+        self.parts.append(part)
+        self.params.extend(params)
+        return self
+
+    def run(self, final: str) -> tuple | None:
+        """The statement's first row. A progress row another request inserted since the read breaks its unique
+        constraint: nothing is written (inside a caller's transaction, back to a savepoint) and None answers."""
+        text = "WITH " + ", ".join(self.parts) + " " + final
+        try:
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
+                return sql.fetchone(text, self.params)
+        except IntegrityError:
+            return None
+
+
+def _guarded(standing: Standing, behavior: Behavior, row: BehaviorProgress | None) -> _Statement:
+    """Lock the participation if its state is still the one read, then its progress row if its values are (or
+    check that it still has none)."""
+    p = standing.participation
+    statement = _Statement().add(
+        "locked AS (SELECT p.id FROM engagement_participation p WHERE p.id = %s AND p.state = %s "
+        "AND p.instance_state = %s AND p.opted_in IS NOT DISTINCT FROM %s AND p.opted_in_at IS NOT DISTINCT FROM %s "
+        "FOR UPDATE)",
+        p.pk, p.state, p.instance_state, p.opted_in, p.opted_in_at,
+    )
+    table = BehaviorProgress._meta.db_table
+    if row is None:
+        return statement.add(
+            f"unchanged AS (SELECT locked.id FROM locked WHERE NOT EXISTS (SELECT 1 FROM {table} bp "
+            f"WHERE bp.participation_id = locked.id AND bp.behavior_id = %s))",
+            behavior.pk,
+        )
+    same = " AND ".join(f"bp.{name} IS NOT DISTINCT FROM %s" for name in _PROGRESS_VALUES)
+    return statement.add(
+        f"unchanged AS (SELECT bp.id FROM {table} bp JOIN locked ON bp.participation_id = locked.id "
+        f"WHERE bp.id = %s AND {same} FOR UPDATE OF bp)",
+        row.pk, *(getattr(row, name) for name in _PROGRESS_VALUES),
+    )
+
+
+def _claimed(statement: _Statement, source: str, body: str, *params: Any) -> _Statement:
+    return statement.add(
+        f"claimed AS (INSERT INTO {IdempotencyRecord._meta.db_table} "
+        f"(integration_id, reference, request_fingerprint, body, created_at) SELECT %s, %s, %s, {body}, %s "
+        f"FROM {source} ON CONFLICT (integration_id, reference) DO NOTHING RETURNING id)",
+        *params,
+    )
+
+
+def _claim_params(draft: InteractionDraft, reference: str, request: dict[str, Any], result: Any,
+                  now: datetime) -> tuple:
+    body = json.dumps(dataclasses.asdict(result), cls=DjangoJSONEncoder)
+    return draft.integration.pk, reference, request_fingerprint(request), body, now
+
+
+def _counted(statement: _Statement, standing: Standing, behavior: Behavior, row: BehaviorProgress | None,
+             decision: rules.Decision) -> _Statement:
+    """Write the progress the event made (nothing for an event that did not count)."""
+    table = BehaviorProgress._meta.db_table
+    values = list(progress_fields(decision.progress).values())
+    if row is None:
+        return statement.add(
+            f"counted AS (INSERT INTO {table} (participation_id, behavior_id, {', '.join(_PROGRESS_VALUES)}) "
+            f"SELECT %s, %s, {', '.join(['%s'] * len(values))} FROM claimed WHERE %s)",
+            standing.participation.pk, behavior.pk, *values, decision.counted,
+        )
+    return statement.add(
+        f"counted AS (UPDATE {table} SET {', '.join(f'{name} = %s' for name in _PROGRESS_VALUES)} FROM claimed "
+        f"WHERE {table}.id = %s AND %s)",
+        *values, row.pk, decision.counted,
+    )
+
+
+def _made(statement: _Statement, standing: Standing, behavior: Behavior, decision: rules.Decision, at: datetime,
+          now: datetime, *, sources: str, completion: str) -> _Statement:
+    p = standing.participation
+    return statement.add(
+        f"made AS (INSERT INTO {Event._meta.db_table} (id, campaign_id, customer_id, is_test, participation_id, "
+        f"behavior_id, event_name, occurred_at, counted, reason, completion_id, interaction_id, created_at) "
+        f"SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, {completion}, logged.id, %s FROM {sources} RETURNING id)",
+        standing.event_id, behavior.campaign_id, p.customer_id, p.is_test, p.pk, behavior.pk, behavior.event_name,
+        at, decision.counted, decision.reason.value if decision.reason else "", now,
+    )
+
+
+def write(standing: Standing, *, draft: InteractionDraft, behavior: Behavior, row: BehaviorProgress | None,
           decision: rules.Decision, reference: str, request: dict[str, Any], result: Any, at: datetime,
           now: datetime) -> bool:
-    """The event's one statement (see the module's docstring). True when it wrote everything, False when it found
-    something changed and wrote nothing."""
-    participation = standing.participation
-    read_values = [getattr(row, name) for name in _PROGRESS_VALUES]
-    new_values = list(progress_fields(decision.progress).values())
-    body = json.dumps(dataclasses.asdict(result), cls=DjangoJSONEncoder)
-    params = [
-        participation.pk, participation.state, participation.instance_state, participation.opted_in,
-        participation.opted_in_at,
-        row.pk, *read_values,
-        draft.integration.pk, reference, request_fingerprint(request), body, now,
-        *new_values, row.pk, decision.counted,
-        *draft.insert_params(),
-        standing.event_id, behavior.campaign_id, participation.customer_id, participation.is_test, participation.pk,
-        behavior.pk, behavior.event_name, at, decision.counted, decision.reason.value if decision.reason else "", now,
-    ]
-    written = sql.fetchone(_write_sql(), params)
-    if written is None:
+    """An event that completes nothing, in one statement (see the module's docstring). True when it wrote
+    everything, False when it found something changed and wrote nothing."""
+    statement = _guarded(standing, behavior, row)
+    _claimed(statement, "unchanged", "%s::jsonb", *_claim_params(draft, reference, request, result, now))
+    _counted(statement, standing, behavior, row, decision)
+    statement.add(f"logged AS ({insert_interaction_sql('claimed', 'NULL::bigint')})", *draft.insert_params())
+    _made(statement, standing, behavior, decision, at, now, sources="logged", completion="NULL")
+    if statement.run("SELECT id FROM made") is None:
         return False
     draft.mark_written()
     return True
 
 
-@cache
-def _write_sql() -> str:
-    progress_table = BehaviorProgress._meta.db_table
-    values = ", ".join(f"{name} = %s" for name in _PROGRESS_VALUES)
-    same = " AND ".join(f"bp.{name} IS NOT DISTINCT FROM %s" for name in _PROGRESS_VALUES)
-    return (
-        f"WITH locked AS (SELECT p.id FROM engagement_participation p WHERE p.id = %s AND p.state = %s "
-        f"AND p.instance_state = %s AND p.opted_in IS NOT DISTINCT FROM %s AND p.opted_in_at IS NOT DISTINCT FROM %s "
-        f"FOR UPDATE), "
-        f"unchanged AS (SELECT bp.id FROM {progress_table} bp JOIN locked ON bp.participation_id = locked.id "
-        f"WHERE bp.id = %s AND {same} FOR UPDATE OF bp), "
-        f"claimed AS (INSERT INTO {IdempotencyRecord._meta.db_table} "
-        f"(integration_id, reference, request_fingerprint, body, created_at) "
-        f"SELECT %s, %s, %s, %s::jsonb, %s FROM unchanged "
-        f"ON CONFLICT (integration_id, reference) DO NOTHING RETURNING id), "
-        f"counted AS (UPDATE {progress_table} SET {values} FROM claimed WHERE {progress_table}.id = %s AND %s), "
-        f"logged AS ({insert_interaction_sql('claimed', 'NULL::bigint')}), "
-        f"made AS (INSERT INTO {Event._meta.db_table} (id, campaign_id, customer_id, is_test, participation_id, "
-        f"behavior_id, event_name, occurred_at, counted, reason, completion_id, interaction_id, created_at) "
-        f"SELECT %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, NULL, logged.id, %s FROM logged RETURNING id) "
-        f"SELECT id FROM made"
-    )
+# The kept answer gets the award twice: as the event's outcome and as the participation's last outcome.
+_AWARD = (
+    "jsonb_build_object('id', %s::bigint, 'code', v.code, 'pin', NULLIF(v.pin, ''), 'vendor', v.vendor, "
+    "'amount', v.amount::text, 'currency', v.currency, 'expires_at', v.expires_at, 'test', v.is_test, "
+    "'campaign', %s::text)"
+)
+_BODY_WITH_AWARD = (
+    "jsonb_set(jsonb_set(%s::jsonb, '{outcome,award}', a.award), '{participation,outcomes,-1,award}', a.award)"
+)
+
+
+def write_completion(standing: Standing, *, draft: InteractionDraft, behavior: Behavior,
+                     row: BehaviorProgress | None, decision: rules.Decision, reference: str, request: dict[str, Any],
+                     result: Any, voucher_type: tuple, campaign: str, at: datetime, now: datetime
+                     ) -> dict[str, Any] | None:
+    """An event that completes a behaviour and gives a voucher of ``voucher_type``, in one statement: as
+    ``write``, and the award's pick, the voucher awarded to the interaction, the completion. ``result`` is the
+    answer with its outcome's award left empty: the statement keeps it with the voucher's filled in (and
+    ``campaign``, the campaign's external id, as the award names it). Returns the
+    award's row (as ``awards.award_of`` takes it), or None when nothing was written (something changed, or no
+    voucher was left: the general path says which)."""
+    voucher = Voucher._meta.db_table
+    interaction_id = standing.interaction_id
+    statement = _guarded(standing, behavior, row)
+    statement.add(f"picked AS (SELECT pick.pk AS id FROM unchanged, LATERAL ({pick_sql(*voucher_type)}) AS pick)")
+    source = f"(SELECT {_AWARD} AS award FROM picked JOIN {voucher} v ON v.id = picked.id) AS a"
+    _claimed(statement, source, _BODY_WITH_AWARD, *_claim_params(draft, reference, request, result, now),
+             interaction_id, campaign)  # the select list's, then the source's
+    statement.add(f"logged AS ({insert_interaction_sql('claimed, picked', 'picked.id', with_id=True)})",
+                  interaction_id, *draft.insert_params())
+    returning = ", ".join(f"{voucher}.{name}" for name in VOUCHER_COLUMNS)
+    statement.add(f"awarded AS (UPDATE {voucher} SET status = %s, awarded_at = %s, interaction_id = logged.id "
+                  f"FROM logged WHERE {voucher}.id = logged.voucher_id RETURNING {returning})",
+                  Voucher.Status.AWARDED, now)
+    _counted(statement, standing, behavior, row, decision)
+    statement.add(f"completed AS (INSERT INTO {Completion._meta.db_table} (participation_id, behavior_id, number, "
+                  f"voucher_id, issuance_id, interaction_id, created_at) SELECT %s, %s, %s, logged.voucher_id, NULL, "
+                  f"logged.id, %s FROM logged RETURNING id)",
+                  standing.participation.pk, behavior.pk, decision.progress.achieved, now)
+    _made(statement, standing, behavior, decision, at, now, sources="logged, completed", completion="completed.id")
+    awarded = statement.run("SELECT awarded.* FROM awarded, made")
+    if awarded is None:
+        return None
+    draft.mark_written()
+    return {"interaction_id": interaction_id, "voucher_id": awarded[0],
+            **dict(zip(VOUCHER_COLUMNS[1:], awarded[1:], strict=True))}
 
 
 def progress_rows(standing: Standing, behavior: Behavior, progress: rules.Progress) -> dict[int, BehaviorProgress]:
     """The progress rows as they stand after the event: those read, the behaviour's with its new values."""
-    row = standing.rows[behavior.pk]
-    updated = BehaviorProgress(id=row.pk, participation_id=row.participation_id, behavior_id=row.behavior_id,
-                               **progress_fields(progress))
+    row = standing.rows.get(behavior.pk)
+    updated = BehaviorProgress(id=row.pk if row else None, participation_id=standing.participation.pk,
+                               behavior_id=behavior.pk, **progress_fields(progress))
     return {**standing.rows, behavior.pk: updated}

@@ -31,6 +31,10 @@ class Reward:
     def is_voucher(self) -> bool:
         return bool(self.vendor) and self.amount is not None
 
+    def currency_in(self, campaign) -> str:
+        """A voucher reward's currency: its own, else the organization's default."""
+        return self.currency or campaign.organization.default_currency
+
 
 def reward_of(row, prefix: str = "") -> Reward | None:
     """The reward a behaviour (or, with ``prefix="claim_"``, the engagement settings) names, or None."""
@@ -73,7 +77,7 @@ def _give_voucher(reward: Reward, ctx: Context, integration: Integration, draft:
     campaign = ctx.campaign
     if campaign.max_awards_per_redeemer is not None and draft.redeemer is not None:
         check_redeemer_limit(campaign, draft.redeemer)  # vouchers of events and claims are awards too (§7)
-    currency = reward.currency or campaign.organization.default_currency
+    currency = reward.currency_in(campaign)
     row = pick_and_award(draft, vendor=reward.vendor, amount=reward.amount, currency=currency,
                          is_test=integration.status == Integration.Status.TEST, now=now)
     if row is None:
@@ -99,7 +103,7 @@ def check_in_stock(reward: Reward | None, *, ctx: Context, integration: Integrat
         return
     campaign = ctx.campaign
     if reward.is_voucher:
-        currency = reward.currency or campaign.organization.default_currency
+        currency = reward.currency_in(campaign)
         vouchers = campaign_vouchers(campaign).filter(
             available(), vendor=reward.vendor, amount=reward.amount, currency=currency,
             is_test=integration.status == Integration.Status.TEST,

@@ -134,7 +134,8 @@ def _pick(
     return vouchers.select_for_update(skip_locked=True, of=("self",)).values("pk")[:1]
 
 
-_VOUCHER_COLUMNS = ("id", "code", "pin", "vendor", "amount", "currency", "expires_at", "is_test")
+# The voucher's columns an award returns, in this order.
+VOUCHER_COLUMNS = ("id", "code", "pin", "vendor", "amount", "currency", "expires_at", "is_test")
 
 # Per process and voucher type: the last voucher this process awarded. A hint for where to look first, never a
 # promise: what it misses (vouchers freed behind it, a first award) the unbounded pick finds.
@@ -167,7 +168,7 @@ def pick_and_award(
     if len(_frontier) >= _FRONTIER_SIZE:
         _frontier.clear()
     _frontier[voucher_type] = row[1]
-    return dict(zip(("interaction_id", "voucher_id", *_VOUCHER_COLUMNS[1:]), row, strict=True))
+    return dict(zip(("interaction_id", "voucher_id", *VOUCHER_COLUMNS[1:]), row, strict=True))
 
 
 def _pick_and_award_portably(draft: InteractionDraft, voucher_type: tuple, now: datetime) -> dict[str, Any] | None:
@@ -181,8 +182,8 @@ def _pick_and_award_portably(draft: InteractionDraft, voucher_type: tuple, now: 
         Voucher._base_manager.filter(pk=picked["pk"]).update(
             status=Voucher.Status.AWARDED, awarded_at=now, interaction_id=interaction.pk
         )
-        voucher = Voucher._base_manager.values_list(*_VOUCHER_COLUMNS).get(pk=picked["pk"])
-    return dict(zip(("interaction_id", "voucher_id", *_VOUCHER_COLUMNS[1:]), (interaction.pk, *voucher), strict=True))
+        voucher = Voucher._base_manager.values_list(*VOUCHER_COLUMNS).get(pk=picked["pk"])
+    return dict(zip(("interaction_id", "voucher_id", *VOUCHER_COLUMNS[1:]), (interaction.pk, *voucher), strict=True))
 
 
 @lru_cache(maxsize=1024)
@@ -202,7 +203,7 @@ def _award_statement(
     qn = connection.ops.quote_name
     meta = Voucher._meta
     table = qn(meta.db_table)
-    returning = ", ".join(f"{table}.{qn(meta.get_field(name).column)}" for name in _VOUCHER_COLUMNS)
+    returning = ", ".join(f"{table}.{qn(meta.get_field(name).column)}" for name in VOUCHER_COLUMNS)
     return (
         f"WITH picked (id) AS ({sql.inline(pick_sql, pick_params, keep=keep)}), "
         f"logged AS ({insert_interaction_sql('picked', 'picked.id')}) "
@@ -210,6 +211,16 @@ def _award_statement(
         f"FROM logged WHERE {table}.{qn('id')} = logged.{qn('voucher_id')} "
         f"RETURNING logged.id, {returning}"
     )
+
+
+@lru_cache(maxsize=1024)
+def pick_sql(vault_ids: tuple[int, ...], vendor: str, amount: Decimal, currency: str, is_test: bool) -> str:
+    """The award's unbounded pick for one voucher type, its values written in, for a statement that awards in a
+    CTE of its own (engagement's completing event): ``SELECT id AS pk … FOR UPDATE SKIP LOCKED LIMIT 1``."""
+    with transaction.atomic(savepoint=False):  # select_for_update compiles only inside a transaction
+        pick_sql_, pick_params = _pick(vault_ids, vendor, amount, currency, is_test).query.sql_with_params()
+    return sql.inline(pick_sql_, pick_params)
+
 
 
 def award_of(row: dict[str, Any], campaign: Campaign) -> Award:

@@ -132,19 +132,29 @@ _INSERTED = (
 
 
 @cache
-def insert_interaction_sql(source: str, voucher_column: str) -> str:
+def insert_interaction_sql(source: str, voucher_column: str, *, with_id: bool = False) -> str:
     """``INSERT INTO interaction (...) SELECT ..., <voucher_column> FROM <source> RETURNING id, voucher_id``.
 
     For a write that logs itself in the same statement: ``source`` names a CTE of that statement and
-    ``voucher_column`` its voucher id. The parameters are ``draft.insert_params()``; the caller marks the
-    draft written once its statement (or transaction) is through.
+    ``voucher_column`` its voucher id. The parameters are ``draft.insert_params()``, after the row's id when
+    ``with_id`` (one the caller took from the sequence, ``interaction_ids``); the caller marks the draft written
+    once its statement (or transaction) is through.
     """
     meta = Interaction._meta
     qn = connection.ops.quote_name
     columns = [meta.get_field(attname).column for attname in _INSERTED]  # get_field knows attnames too
     columns.append(meta.get_field("voucher").column)
+    values = ["%s"] * len(_INSERTED)
+    if with_id:
+        columns.insert(0, meta.pk.column)
+        values.insert(0, "%s")
     return (
         f"INSERT INTO {qn(meta.db_table)} ({', '.join(qn(c) for c in columns)}) "
-        f"SELECT {', '.join(['%s'] * len(_INSERTED))}, {voucher_column} FROM {source} "
+        f"SELECT {', '.join(values)}, {voucher_column} FROM {source} "
         f"RETURNING {qn(meta.pk.column)}, {qn(meta.get_field('voucher').column)}"
     )
+
+
+def interaction_ids() -> str:
+    """SQL for the next id of the interactions' sequence."""
+    return f"nextval(pg_get_serial_sequence('{Interaction._meta.db_table}', '{Interaction._meta.pk.column}'))"

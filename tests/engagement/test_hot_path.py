@@ -11,11 +11,14 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from engagement.models import BehaviorProgress, Event, Participation
+from engagement.models import BehaviorProgress, Completion, Event, Participation
 from engagement.rules import State
 from engagement.services import hot
 from engagement.services.check import check_engagement
 from engagement.services.participations import read_participation
+from incentives.models import Voucher
+from incentives.services.awards import OutOfVouchers
+from incentives.services.vouchers import linked_vault_ids
 from interactions.models import IdempotencyRecord, Interaction
 
 from .conftest import VOUCHER, behavior, run_concurrently
@@ -38,9 +41,12 @@ def as_json(value) -> str:
 
 
 def statements(call) -> tuple[object, list[str]]:
+    """What ``call`` returned, and the statements it ran: but for the savepoint the hot write opens inside a
+    test's transaction (under the API's autocommit it runs alone)."""
     with CaptureQueriesContext(connection) as captured:
         result = call()
-    return result, [query["sql"] for query in captured.captured_queries]
+    return result, [query["sql"] for query in captured.captured_queries
+                    if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
 
 
 def test_an_event_that_only_counts_is_one_read_and_one_write(counting):
@@ -150,4 +156,62 @@ def test_concurrent_counts_and_completions_on_one_customer_agree_with_their_even
     assert sum(1 for r in results if r.value.outcome is not None) == 1  # signup: once
     assert BehaviorProgress._base_manager.get(participation__customer__external_id="ann",
                                               behavior__event_name="visit").progress == 25
+    assert check_engagement(counting.campaign) == []
+
+
+def test_a_completing_event_with_a_voucher_is_one_read_and_one_write_and_replays_as_it_answered(counting):
+    integration = counting.live
+    linked_vault_ids(integration.campaign)  # as the API's key lookup loads them
+    result, sql = statements(lambda: counting.event("ann", "signup", reference="join", integration=integration))
+
+    assert len(sql) == 2, sql
+    outcome = result.value.outcome
+    voucher = Voucher._base_manager.get(status=Voucher.Status.AWARDED)
+    assert (outcome.award.code, outcome.award.id) == (voucher.code, voucher.interaction_id)
+    assert result.value.participation.outcomes == [outcome]
+    completion = Completion._base_manager.get()
+    assert (completion.voucher_id, completion.interaction_id, completion.number) == (voucher.pk, outcome.award.id, 1)
+    assert Interaction._base_manager.get(pk=outcome.award.id).voucher_id == voucher.pk
+    assert Event._base_manager.get(behavior__event_name="signup").completion_id == completion.pk
+    assert check_engagement(counting.campaign) == []
+
+    again, sql = statements(lambda: counting.event("ann", "signup", reference="join", integration=integration))
+    assert len(sql) == 1 and again.replayed and as_json(again.value) == as_json(result.value)
+    assert Voucher._base_manager.filter(status=Voucher.Status.AWARDED).count() == 1
+
+
+def test_a_completing_event_with_no_voucher_left_is_refused_and_runs_again_after_a_restock(engaged):
+    setup = engaged(vouchers=0, behaviors=[behavior("visit", goal=5), behavior("signup", **VOUCHER)])
+    setup.event("ann", "visit")
+
+    with pytest.raises(OutOfVouchers):
+        setup.event("ann", "signup", reference="join")
+    assert not Event._base_manager.filter(behavior__event_name="signup").exists()
+    assert not IdempotencyRecord._base_manager.filter(reference="join").exists()
+    assert not BehaviorProgress._base_manager.filter(behavior__event_name="signup").exists()
+
+    Voucher._base_manager.create(vault=setup.vault, vendor="ACME", amount="10.00", currency="USD", code="LATE")
+    assert setup.event("ann", "signup", reference="join").value.outcome.award.code == "LATE"
+
+
+def test_a_first_progress_row_made_between_the_read_and_the_write_sends_the_event_down_the_general_path(
+        counting, monkeypatch):
+    """ann has no signup row yet; another request makes it meanwhile: the write's insert breaks the unique
+    constraint, writes nothing, and the general path counts this event on top."""
+    from engagement.services.setup import add_behavior
+
+    add_behavior(counting.campaign, name="Review", event_name="review", goal=5)
+    read = hot.read
+
+    def read_then_another_counts(*args, **kwargs):
+        standing = read(*args, **kwargs)
+        monkeypatch.setattr(hot, "read", read)
+        counting.event("ann", "review", reference="meanwhile")
+        return standing
+
+    monkeypatch.setattr(hot, "read", read_then_another_counts)
+    result = counting.event("ann", "review", reference="second")
+
+    assert result.value.behaviors[0].progress == 2
+    assert BehaviorProgress._base_manager.get(behavior__event_name="review").progress == 2
     assert check_engagement(counting.campaign) == []
