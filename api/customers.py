@@ -133,7 +133,8 @@ def opt_customer_out(request, external_id: ExternalId = CustomerId, payload: Cus
 )
 @records(Interaction.Kind.LOOKUP)
 def get_progress(request, external_id: ExternalId = CustomerId):
-    return rendered(200, "participation", participation_entity(read_participation(request.auth, external_id)))
+    view = read_participation(request.auth, external_id, draft=request.interaction_draft)
+    return rendered(200, "participation", participation_entity(view))
 
 
 @router.post(

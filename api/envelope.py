@@ -15,6 +15,7 @@ from django.http import HttpResponse
 from ninja import Field, Schema
 
 from core.errors import Conflict, DomainError
+from interactions.services.log import replayed_message
 
 # Every error code the API answers, with its HTTP status and when (design §8).
 ERRORS: dict[str, tuple[int, str]] = {
@@ -138,5 +139,5 @@ def written(
     """The answer to an idempotent write (a service's ``Written``): 201 for a new one that ``created`` something,
     200 for one that made nothing new and for a replay, whose interaction says so."""
     if result.replayed:
-        request.interaction_draft.message = f"Replayed the first answer to reference {reference!r}."
+        request.interaction_draft.message = replayed_message(reference)
     return rendered(201 if created and not result.replayed else 200, key, entity)

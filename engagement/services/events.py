@@ -17,7 +17,7 @@ from campaigns.services.statuses import check_may_write
 from core.errors import DomainError
 from incentives.services.awards import award_of
 from incentives.services.vouchers import linked_vault_ids
-from interactions.services.idempotency import Written, idempotent_write
+from interactions.services.idempotency import Written, idempotent_write, request_fingerprint
 from interactions.services.log import InteractionDraft
 
 from .. import rules
@@ -88,8 +88,10 @@ def _record_hot(integration: Integration, draft: InteractionDraft, customer_in: 
     """The hot path (``hot``), in two statements: a replay; an event that completes nothing; one that completes
     a behaviour and gives a voucher without moving the state. None when the general path must run (it decides
     again, under the lock)."""
-    standing = hot.read(integration, customer_in.external_id, reference=reference, event_id=True)
-    again = hot.replayed(standing, request, EventResult)
+    fingerprint = request_fingerprint(request)
+    standing = hot.read(integration, customer_in.external_id, reference=reference, fingerprint=fingerprint,
+                        event_id=True, log=draft)
+    again = hot.replayed(standing, fingerprint, EventResult)
     if again is not None or not hot.can_count(standing, customer_in):
         return again
     check_may_write(integration, now=now)

@@ -32,10 +32,10 @@ from django.db import IntegrityError, connection, transaction
 from campaigns.models import Integration
 from core import sql
 from incentives.models import Voucher
-from incentives.services.awards import VOUCHER_COLUMNS, pick_sql
+from incentives.services.awards import VOUCHER_COLUMNS, frontier, note_awarded, pick_sql
 from interactions.models import IdempotencyRecord
 from interactions.services.idempotency import Written, from_record, request_fingerprint
-from interactions.services.log import InteractionDraft, insert_interaction_sql, interaction_ids
+from interactions.services.log import InteractionDraft, insert_interaction_sql, interaction_ids, replayed_message
 
 from .. import rules
 from ..models import Behavior, BehaviorProgress, Completion, Customer, Event, Participation
@@ -67,21 +67,29 @@ def enabled() -> bool:
     return connection.vendor == "postgresql"
 
 
-def read(integration: Integration, external_id: str, *, reference: str | None = None,
-         event_id: bool = False) -> Standing:
+def read(integration: Integration, external_id: str, *, reference: str | None = None, fingerprint: str = "",
+         event_id: bool = False, log: InteractionDraft | None = None) -> Standing:
     """One statement, no lock: the customer's standing in the key's campaign, the reference's record, and with
-    ``event_id`` an id for the event."""
+    ``event_id`` ids for the event and its interaction. With ``log``, the same statement writes the draft's
+    interaction as a 200 when there is something to answer from what it reads: for an event, a replay (its
+    reference kept for this very request, ``fingerprint``); for a progress read, the customer."""
     campaign = integration.campaign
     is_test = integration.status == Integration.Status.TEST
-    rows = sql.fetchall(_read_sql(), [
-        event_id, integration.pk, reference, campaign.organization_id, external_id, campaign.pk, is_test,
+    logged, logged_params = "", []
+    if log is not None:
+        logged, logged_params = _logged(log, integration, external_id, reference, fingerprint)
+    rows = sql.fetchall(logged + _read_sql(bool(logged)), [
+        *logged_params, event_id, integration.pk, reference, campaign.organization_id, external_id, campaign.pk,
+        is_test,
     ])
     first = rows[0]
-    ids, fingerprint, body, customer_id, email, mobile, tags = first[:7]
+    wrote, ids, fingerprint, body, customer_id, email, mobile, tags = first[:_HEAD]
     event, interaction = ids or (None, None)
-    participation_values = first[7:7 + len(_PARTICIPATION)]
+    participation_values = first[_HEAD:_HEAD + len(_PARTICIPATION)]
     standing = Standing(None, list(tags or []), None, {}, bool(first[-1]),
                         None if fingerprint is None else (fingerprint, body), event, interaction)
+    if wrote:
+        log.mark_written()
     if customer_id is not None:
         standing.customer = Customer(id=customer_id, organization_id=campaign.organization_id,
                                      external_id=external_id, email=email, mobile=mobile)
@@ -89,15 +97,33 @@ def read(integration: Integration, external_id: str, *, reference: str | None = 
     if participation_values[0] is not None:
         standing.participation = Participation.from_db("default", _PARTICIPATION, participation_values)
         for row in rows:
-            values = row[7 + len(_PARTICIPATION):-1]
+            values = row[_HEAD + len(_PARTICIPATION):-1]
             if values[0] is not None:
                 progress = BehaviorProgress.from_db("default", _PROGRESS, values)
                 standing.rows[progress.behavior_id] = progress
     return standing
 
 
+_HEAD = 8  # the columns before the participation's
+
+
+def _logged(draft: InteractionDraft, integration: Integration, external_id: str, reference: str | None,
+            fingerprint: str) -> tuple[str, list[Any]]:
+    """``WITH logged AS (INSERT the draft's interaction … FROM what answers it)`` and its parameters."""
+    if reference is None:  # a progress read: answered when the customer is known
+        source = "engagement_customer c WHERE c.organization_id = %s AND c.external_id = %s"
+        where = [integration.campaign.organization_id, external_id]
+    else:  # an event: answered from its record when the read finds the reference kept for this request
+        draft.message = replayed_message(reference)
+        source = (f"{IdempotencyRecord._meta.db_table} r WHERE r.integration_id = %s AND r.reference = %s "
+                  f"AND r.request_fingerprint = %s AND r.body IS NOT NULL")
+        where = [integration.pk, reference, fingerprint]
+    params = draft.insert_params(http_status=200)
+    return f"WITH logged AS ({insert_interaction_sql(source, 'NULL::bigint')}) ", [*params, *where]
+
+
 @cache
-def _read_sql() -> str:
+def _read_sql(logged: bool) -> str:
     qn = connection.ops.quote_name
 
     def columns(alias: str, names: tuple[str, ...], model) -> str:
@@ -105,7 +131,8 @@ def _read_sql() -> str:
 
     event_ids = f"pg_get_serial_sequence('{Event._meta.db_table}', 'id')"
     return (
-        f"SELECT (SELECT CASE WHEN %s THEN ARRAY[nextval({event_ids}), {interaction_ids()}] END), "
+        f"SELECT {'(SELECT count(*) FROM logged)' if logged else '0'}, "
+        f"(SELECT CASE WHEN %s THEN ARRAY[nextval({event_ids}), {interaction_ids()}] END), "
         f"r.request_fingerprint, r.body, "
         f"{columns('c', _CUSTOMER, Customer)}, "
         f"ARRAY(SELECT t.tag FROM engagement_customertag t WHERE t.customer_id = c.id ORDER BY t.tag), "
@@ -119,12 +146,12 @@ def _read_sql() -> str:
     )
 
 
-def replayed(standing: Standing, request: dict[str, Any], result_type: type) -> Written | None:
-    """The first answer, when the read found the reference kept for this very request."""
+def replayed(standing: Standing, fingerprint: str, result_type: type) -> Written | None:
+    """The first answer, when the read found the reference kept for this very request (``fingerprint``)."""
     if standing.kept is None:
         return None
-    fingerprint, body = standing.kept
-    if fingerprint != request_fingerprint(request) or body is None:
+    kept_fingerprint, body = standing.kept
+    if kept_fingerprint != fingerprint or body is None:
         return None  # a conflict: the general path says so
     kept = json.loads(body) if isinstance(body, str) else body  # Django reads jsonb as text
     return Written(from_record(result_type, kept), replayed=True)
@@ -270,11 +297,14 @@ def write_completion(standing: Standing, *, draft: InteractionDraft, behavior: B
     answer with its outcome's award left empty: the statement keeps it with the voucher's filled in (and
     ``campaign``, the campaign's external id, as the award names it). Returns the
     award's row (as ``awards.award_of`` takes it), or None when nothing was written (something changed, or no
-    voucher was left: the general path says which)."""
+    voucher was left past the frontier: the general path says which, and looks from the start)."""
     voucher = Voucher._meta.db_table
     interaction_id = standing.interaction_id
     statement = _guarded(standing, behavior, row)
-    statement.add(f"picked AS (SELECT pick.pk AS id FROM unchanged, LATERAL ({pick_sql(*voucher_type)}) AS pick)")
+    after = frontier(voucher_type)  # as the award does: past this process's last one, else from the start
+    pick = pick_sql(*voucher_type, bounded=after is not None)
+    statement.add(f"picked AS (SELECT pick.pk AS id FROM unchanged, LATERAL ({pick}) AS pick)",
+                  *([] if after is None else [after]))
     source = f"(SELECT {_AWARD} AS award FROM picked JOIN {voucher} v ON v.id = picked.id) AS a"
     _claimed(statement, source, _BODY_WITH_AWARD, *_claim_params(draft, reference, request, result, now),
              interaction_id, campaign)  # the select list's, then the source's
@@ -294,6 +324,7 @@ def write_completion(standing: Standing, *, draft: InteractionDraft, behavior: B
     if awarded is None:
         return None
     draft.mark_written()
+    note_awarded(voucher_type, awarded[0])
     return {"interaction_id": interaction_id, "voucher_id": awarded[0],
             **dict(zip(VOUCHER_COLUMNS[1:], awarded[1:], strict=True))}
 

@@ -202,15 +202,16 @@ def delete_instance(integration: Integration, *, external_id: str, draft: Intera
     return idempotent_write(draft, ParticipationResult, reference=reference, request=request, write=write)
 
 
-def read_participation(integration: Integration, external_id: str, *, now: datetime | None = None
-                       ) -> ParticipationView:
-    """The customer's participation (also after the campaign ended); a stale state is corrected at once."""
+def read_participation(integration: Integration, external_id: str, *, now: datetime | None = None,
+                       draft: InteractionDraft | None = None) -> ParticipationView:
+    """The customer's participation (also after the campaign ended); a stale state is corrected at once. On
+    PostgreSQL the read writes the ``draft``'s interaction in its statement when the customer is known."""
     at = now or timezone.now()
     campaign = integration.campaign
     ctx = current_context(campaign)
     is_test = _is_test(integration)
     if hot.enabled():  # one statement, unless time has moved the participation since the last roll
-        standing = hot.read(integration, external_id)
+        standing = hot.read(integration, external_id, log=draft)
         if standing.customer is None:
             raise unknown_customer()
         found = standing.participation

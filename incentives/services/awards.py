@@ -144,6 +144,17 @@ _FRONTIER_SIZE = 1024
 _AFTER = -7_654_321  # stands for the frontier while the bounded statement is compiled
 
 
+def frontier(voucher_type: tuple) -> int | None:
+    """The last voucher of the type (vault ids, vendor, amount, currency, is_test) this process awarded."""
+    return _frontier.get(voucher_type)
+
+
+def note_awarded(voucher_type: tuple, voucher_id: int) -> None:
+    if len(_frontier) >= _FRONTIER_SIZE:
+        _frontier.clear()
+    _frontier[voucher_type] = voucher_id
+
+
 def pick_and_award(
     draft: InteractionDraft, *, vendor: str, amount: Decimal, currency: str, is_test: bool, now: datetime
 ) -> dict[str, Any] | None:
@@ -165,9 +176,7 @@ def pick_and_award(
         row = sql.fetchone(_award_statement(*voucher_type, bounded=False), tail)
     if row is None:
         return None
-    if len(_frontier) >= _FRONTIER_SIZE:
-        _frontier.clear()
-    _frontier[voucher_type] = row[1]
+    note_awarded(voucher_type, row[1])
     return dict(zip(("interaction_id", "voucher_id", *VOUCHER_COLUMNS[1:]), row, strict=True))
 
 
@@ -196,16 +205,12 @@ def _award_statement(
     index's predicate matches only literals); what changes per request is a parameter: the frontier first when
     ``bounded``, then the interaction's values, then the voucher's new status and award time.
     """
-    with transaction.atomic(savepoint=False):  # select_for_update compiles only inside a transaction
-        pick = _pick(vault_ids, vendor, amount, currency, is_test, _AFTER if bounded else None)
-        pick_sql, pick_params = pick.query.sql_with_params()
-    keep = frozenset({list(pick_params).index(_AFTER)}) if bounded else frozenset()
     qn = connection.ops.quote_name
     meta = Voucher._meta
     table = qn(meta.db_table)
     returning = ", ".join(f"{table}.{qn(meta.get_field(name).column)}" for name in VOUCHER_COLUMNS)
     return (
-        f"WITH picked (id) AS ({sql.inline(pick_sql, pick_params, keep=keep)}), "
+        f"WITH picked (id) AS ({pick_sql(vault_ids, vendor, amount, currency, is_test, bounded=bounded)}), "
         f"logged AS ({insert_interaction_sql('picked', 'picked.id')}) "
         f"UPDATE {table} SET {qn('status')} = %s, {qn('awarded_at')} = %s, {qn('interaction_id')} = logged.id "
         f"FROM logged WHERE {table}.{qn('id')} = logged.{qn('voucher_id')} "
@@ -214,12 +219,17 @@ def _award_statement(
 
 
 @lru_cache(maxsize=1024)
-def pick_sql(vault_ids: tuple[int, ...], vendor: str, amount: Decimal, currency: str, is_test: bool) -> str:
-    """The award's unbounded pick for one voucher type, its values written in, for a statement that awards in a
-    CTE of its own (engagement's completing event): ``SELECT id AS pk … FOR UPDATE SKIP LOCKED LIMIT 1``."""
+def pick_sql(
+    vault_ids: tuple[int, ...], vendor: str, amount: Decimal, currency: str, is_test: bool, *, bounded: bool
+) -> str:
+    """The award's pick for one voucher type, its values written in, for a statement that awards in a CTE of its
+    own (engagement's completing event): ``SELECT id AS pk … FOR UPDATE SKIP LOCKED LIMIT 1``. When ``bounded``,
+    past the one parameter it keeps: the type's ``frontier``."""
     with transaction.atomic(savepoint=False):  # select_for_update compiles only inside a transaction
-        pick_sql_, pick_params = _pick(vault_ids, vendor, amount, currency, is_test).query.sql_with_params()
-    return sql.inline(pick_sql_, pick_params)
+        pick = _pick(vault_ids, vendor, amount, currency, is_test, _AFTER if bounded else None)
+        pick_sql_, pick_params = pick.query.sql_with_params()
+    keep = frozenset({list(pick_params).index(_AFTER)}) if bounded else frozenset()
+    return sql.inline(pick_sql_, pick_params, keep=keep)
 
 
 

@@ -82,9 +82,9 @@ class InteractionDraft:
             "created_at": timezone.now(),
         }
 
-    def insert_params(self) -> list[Any]:
+    def insert_params(self, *, http_status: int | None = None) -> list[Any]:
         """The parameters of ``insert_interaction_sql()``, for a write that logs its own success."""
-        values = self.values()
+        values = self.values(http_status=http_status)
         return [values[attname] for attname in _INSERTED]
 
     def mark_written(self) -> None:
@@ -105,6 +105,11 @@ class InteractionDraft:
             # at the end of a request, done now, so the call is still logged, on a new connection.
             connection.close_if_unusable_or_obsolete()
         return Interaction._base_manager.create(**self.values(http_status=http_status, voucher_id=voucher_id))
+
+
+def replayed_message(reference: str) -> str:
+    """What the interaction of a replayed write says."""
+    return f"Replayed the first answer to reference {reference!r}."
 
 
 def _storable(text: str, length: int) -> str:

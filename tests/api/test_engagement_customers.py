@@ -165,6 +165,8 @@ def test_progress_of_an_unknown_customer_is_not_found_and_of_a_known_one_without
     test = api.get("/customers/cust-1/progress", key=setup.test_key).json()["participation"]
     assert test["test"] is True and test["behaviors"][0]["progress"] == 1
     assert (last_interaction().kind, last_interaction().http_status) == ("lookup", 200)
+    lookups = Interaction._base_manager.filter(kind="lookup").order_by("pk")
+    assert [(i.http_status, i.error_code) for i in lookups] == [(404, "not_found"), (200, ""), (200, "")]
 
 
 def test_no_customer_of_another_organization_is_reachable(engage, api, make_organization, make_member,

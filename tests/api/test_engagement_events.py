@@ -160,6 +160,7 @@ def test_the_same_reference_twice_is_201_then_200_with_a_byte_identical_body_and
     assert Event._base_manager.count() == 2
     assert Voucher._base_manager.filter(awarded_at__isnull=False).count() == 1
     assert last_interaction().http_status == 200 and "Replayed" in last_interaction().message
+    assert list(Interaction._base_manager.order_by("pk").values_list("http_status", flat=True)) == [201, 201, 200]
 
 
 def test_the_same_reference_with_another_body_is_an_idempotency_conflict(engage, api):
