@@ -2,20 +2,24 @@
 needs, one statement writes it.
 
 The general path (``events._record`` under ``idempotent_write``) claims the reference, locks the participation and
-decides on what it reads after the lock, a dozen statements. The common case, an event for a customer whose
-participation and progress row exist, which completes nothing and moves no state, runs here instead:
+decides on what it reads after the lock: a dozen statements and more. The common cases run here instead: an event
+for a customer who has a participation and adds nothing to their record, which counts (or not) or completes a
+behaviour with a voucher and moves no state; a replay; a progress read.
 
-1. ``_read``: the customer with its tags, its participation and progress rows, whether it has completions, the
-   reference's record if there is one and the event's id to be. No lock.
+1. ``read``: the customer with its tags, its participation and progress rows, whether it has completions, the
+   reference's record if there is one, ids for the event and its interaction. No lock. A replay (and a progress
+   read) writes its interaction in this same statement and answers from what it read.
 2. The rules decide on what was read, and the answer (with the event's id) is built.
-3. ``_write``, one statement, atomic on its own: lock the participation if its state is still the one read,
-   lock the progress row if it is still the one read, claim the reference with the answer kept, then write the
-   progress, the interaction and the event. Each part feeds the next, so all of them happen or none.
+3. ``write`` / ``write_completion``, one statement, atomic on its own: lock the participation if its state is
+   still the one read, lock the progress row if its values still are (or check there is still none), pick a
+   voucher (``FOR UPDATE SKIP LOCKED``, as the award), claim the reference with the answer kept, then write the
+   progress, the interaction, the voucher, the completion and the event. Each part feeds the next, so all of
+   them happen or none.
 
-When the write finds something changed (another request counted first, the reference was taken meanwhile) it
-changes nothing and the caller runs the general path, which decides again under the lock. Both paths lock the
-participation before they read or write its progress, so neither decides on a row the other is changing. A
-replay answers from the record the read found. Elsewhere (SQLite for ``make run``) the general path runs alone.
+When the write finds something changed (another request counted first, the reference was taken meanwhile, no
+voucher left) it changes nothing and the caller runs the general path, which decides again under the lock and
+says what is wrong. Both paths lock the participation before they read or write its progress, so neither decides
+on a row the other is changing. Elsewhere (SQLite for ``make run``) the general path runs alone.
 """
 
 import dataclasses
