@@ -79,7 +79,9 @@ class EventResponse(Schema):
 
 
 def event_entity(event: EventResult) -> dict[str, Any]:
-    entity = dataclasses.asdict(event)
+    # Field by field: ``asdict`` of the whole would copy the participation deeply only to have it replaced.
+    entity = {field.name: getattr(event, field.name) for field in dataclasses.fields(event)}
+    entity["behaviors"] = [dataclasses.asdict(count) for count in event.behaviors]
     entity["outcome"] = outcome_entity(event.outcome)
     entity["participation"] = participation_entity(event.participation)
     return entity
