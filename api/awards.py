@@ -1,7 +1,6 @@
 """``POST /api/v1/awards`` (design §8): the request and answer shapes; the rules are in
 ``incentives.services.awards``."""
 
-import dataclasses
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Literal
@@ -12,6 +11,7 @@ from ninja import Field, Router, Schema
 from pydantic import ConfigDict, field_validator, model_validator
 
 from accounts.currencies import currency_codes, is_currency
+from core.plain import plain
 from incentives.models import Voucher
 from incentives.services.awards import award_voucher
 from interactions.models import Interaction
@@ -136,4 +136,4 @@ def create_award(request, payload: AwardIn):
         draft=draft,
     )
     # An Award's fields are AwardOut's, one for one: rendered without validating again (the hot path).
-    return written(request, "award", result, dataclasses.asdict(result.value), payload.reference)
+    return written(request, "award", result, plain(result.value), payload.reference)

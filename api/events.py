@@ -8,6 +8,7 @@ from typing import Any, Literal
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
+from core.plain import plain
 from engagement.rules import EVENT_FUTURE_LIMIT, EVENT_PAST_LIMIT, Reason
 from engagement.services.customers import CustomerIn
 from engagement.services.events import EventResult, record_event
@@ -81,7 +82,7 @@ class EventResponse(Schema):
 def event_entity(event: EventResult) -> dict[str, Any]:
     # Field by field: ``asdict`` of the whole would copy the participation deeply only to have it replaced.
     entity = {field.name: getattr(event, field.name) for field in dataclasses.fields(event)}
-    entity["behaviors"] = [dataclasses.asdict(count) for count in event.behaviors]
+    entity["behaviors"] = plain(event.behaviors)
     entity["outcome"] = outcome_entity(event.outcome)
     entity["participation"] = participation_entity(event.participation)
     return entity

@@ -1,12 +1,12 @@
 """The ``participation`` entity of design §12 and the outcome inside it, as the API documents and renders them
 (the values are ``engagement.services.views``'s; an award is §8's award entity, an issuance 003's)."""
 
-import dataclasses
 from datetime import datetime
 from typing import Any, Literal
 
 from ninja import Field, Schema
 
+from core.plain import plain
 from engagement.rules import Derived, State
 from engagement.services.views import OutcomeView, ParticipationView
 
@@ -89,13 +89,13 @@ def outcome_entity(outcome: OutcomeView | None) -> dict[str, Any] | None:
     return {
         "behavior_id": outcome.behavior_id,
         "type": outcome.type,
-        "award": dataclasses.asdict(outcome.award) if outcome.award is not None else None,
+        "award": plain(outcome.award),
         "issuance": event_entity(outcome.issuance) if outcome.issuance is not None else None,
         "at": outcome.at,
     }
 
 
 def participation_entity(view: ParticipationView) -> dict[str, Any]:
-    entity = dataclasses.asdict(view)
+    entity = plain(view)
     entity["outcomes"] = [outcome_entity(outcome) for outcome in view.outcomes]
     return entity

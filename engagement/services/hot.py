@@ -22,7 +22,6 @@ says what is wrong. Both paths lock the participation before they read or write 
 on a row the other is changing. Elsewhere (SQLite for ``make run``) the general path runs alone.
 """
 
-import dataclasses
 import json
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ from django.db import IntegrityError, connection, transaction
 
 from campaigns.models import Integration
 from core import sql
+from core.plain import plain
 from incentives.models import Voucher
 from incentives.services.awards import VOUCHER_COLUMNS, frontier, note_awarded, pick_sql
 from interactions.models import IdempotencyRecord
@@ -231,7 +231,7 @@ def _claimed(statement: _Statement, source: str, body: str, *params: Any) -> _St
 
 def _claim_params(draft: InteractionDraft, reference: str, request: dict[str, Any], result: Any,
                   now: datetime) -> tuple:
-    body = json.dumps(dataclasses.asdict(result), cls=DjangoJSONEncoder)
+    body = json.dumps(plain(result), cls=DjangoJSONEncoder)
     return draft.integration.pk, reference, request_fingerprint(request), body, now
 
 

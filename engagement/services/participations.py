@@ -15,6 +15,7 @@ from django.utils import timezone
 from campaigns.models import Integration
 from campaigns.services.statuses import check_may_write
 from core.errors import Conflict, DomainError
+from core.plain import plain
 from interactions.services.idempotency import Written, from_record, idempotent_write
 from interactions.services.log import InteractionDraft, Redeemer
 
@@ -177,7 +178,7 @@ def claim(integration: Integration, *, external_id: str, draft: InteractionDraft
         )
         move(participation, now=at, reason="claimed", state=State.CLAIMED, claimed_at=at)
         result = ParticipationResult(participation_view(ctx, customer, participation, now=at), True)
-        Completion._base_manager.filter(pk=completion.pk).update(kept=dataclasses.asdict(result))
+        Completion._base_manager.filter(pk=completion.pk).update(kept=plain(result))
         return result, True
 
     request = {"op": "claim", "customer": external_id}

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from core.errors import Conflict
+from core.plain import plain
 
 from ..models import IdempotencyRecord
 from .log import InteractionDraft
@@ -120,7 +121,7 @@ def _claim(integration_id: int, reference: str, fingerprint: str) -> tuple[int |
 
 def _keep(record_id: int, value: Any) -> None:
     """Keep the write's result beside its reference, in the write's transaction."""
-    IdempotencyRecord._base_manager.filter(pk=record_id).update(body=dataclasses.asdict(value))
+    IdempotencyRecord._base_manager.filter(pk=record_id).update(body=plain(value))
 
 
 # --- a result kept as JSON, read back as itself ------------------------------------------------------------

@@ -11,7 +11,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from engagement.models import BehaviorProgress, Completion, Event, Participation
+from engagement.models import Behavior, BehaviorProgress, Completion, Event, Participation
 from engagement.rules import State
 from engagement.services import hot
 from engagement.services.check import check_engagement
@@ -215,3 +215,19 @@ def test_a_first_progress_row_made_between_the_read_and_the_write_sends_the_even
     assert result.value.behaviors[0].progress == 2
     assert BehaviorProgress._base_manager.get(behavior__event_name="review").progress == 2
     assert check_engagement(counting.campaign) == []
+
+
+def test_a_changed_behaviour_or_setting_is_read_again_at_the_next_event(counting):
+    """The API keeps a campaign's engagement per process while the campaign's updated_at stands: a saved
+    behaviour or setting moves it (engagement.signals), so the next event counts by the new rules."""
+    from engagement.services.setup import configure_engagement, save_behavior
+
+    assert counting.event("ann", "visit").value.behaviors[0].counted is True
+    visit = Behavior._base_manager.get(campaign=counting.campaign, event_name="visit")
+    save_behavior(visit, archived=True)
+    assert counting.event("ann", "visit").value.behaviors[0].reason == "behavior_archived"
+
+    save_behavior(visit, archived=False)
+    configure_engagement(counting.campaign, qualify_tag="vip")
+    assert counting.event("ann", "visit").value.behaviors[0].reason == "not_qualified"
+    assert counting.event("ann", "visit", tags=["vip"]).value.behaviors[0].counted is True
