@@ -6,11 +6,11 @@ database holds what both PostgreSQL and SQLite can check (not empty, no slash, t
 """
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models.functions import Lower, Trim
 
+from core.plain import ExactJSONEncoder
 from core.scoping import OrganizationScopedManager
 
 from .rules import State
@@ -266,7 +266,7 @@ class Completion(models.Model):
         "interactions.Interaction", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     created_at = models.DateTimeField()
-    kept = models.JSONField(null=True, blank=True, encoder=DjangoJSONEncoder, editable=False,
+    kept = models.JSONField(null=True, blank=True, encoder=ExactJSONEncoder, editable=False,
                             help_text="A claim's first answer, which a second claim replays.")
 
     objects = OrganizationScopedManager("participation__campaign__organization")

@@ -4,11 +4,11 @@ Both tables keep the names they had in the tracking app (``tracking_interaction`
 ``tracking_idempotencyrecord``): the models moved, the rows did not.
 """
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.db.models.functions import Upper
 from django.utils import timezone
 
+from core.plain import ExactJSONEncoder
 from core.scoping import OrganizationScopedManager
 
 # The kinds of interaction that can give a voucher away: an award, and engagement's events and claims (§12).
@@ -105,7 +105,7 @@ class IdempotencyRecord(models.Model):
     integration = models.ForeignKey("campaigns.Integration", on_delete=models.CASCADE, related_name="+")
     reference = models.CharField(max_length=100)
     request_fingerprint = models.CharField(max_length=64, help_text="SHA-256 of the request's meaningful fields.")
-    body = models.JSONField(null=True, encoder=DjangoJSONEncoder, help_text="The first write's domain result.")
+    body = models.JSONField(null=True, encoder=ExactJSONEncoder, help_text="The first write's domain result.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = OrganizationScopedManager("integration__campaign__organization")

@@ -29,12 +29,11 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, connection, transaction
 
 from campaigns.models import Integration
 from core import sql
-from core.plain import plain
+from core.plain import ExactJSONEncoder, plain
 from incentives.models import Voucher
 from incentives.services.awards import VOUCHER_COLUMNS, frontier, note_awarded, pick_sql
 from interactions.models import IdempotencyRecord
@@ -231,7 +230,7 @@ def _claimed(statement: _Statement, source: str, body: str, *params: Any) -> _St
 
 def _claim_params(draft: InteractionDraft, reference: str, request: dict[str, Any], result: Any,
                   now: datetime) -> tuple:
-    body = json.dumps(plain(result), cls=DjangoJSONEncoder)
+    body = json.dumps(plain(result), cls=ExactJSONEncoder)
     return draft.integration.pk, reference, request_fingerprint(request), body, now
 
 

@@ -10,6 +10,7 @@ import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from engagement.models import Behavior, BehaviorProgress, Completion, Event, Participation
 from engagement.rules import State
@@ -49,6 +50,19 @@ def statements(call) -> tuple[object, list[str]]:
                     if not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
 
 
+def between_read_and_write(monkeypatch, meanwhile) -> None:
+    """Run ``meanwhile`` once, right after the next event's hot read: another request landing in between."""
+    read = hot.read
+
+    def read_then_meanwhile(*args, **kwargs):
+        standing = read(*args, **kwargs)
+        monkeypatch.setattr(hot, "read", read)
+        meanwhile()
+        return standing
+
+    monkeypatch.setattr(hot, "read", read_then_meanwhile)
+
+
 def test_an_event_that_only_counts_is_one_read_and_one_write(counting):
     integration = counting.live  # its key lookup is the API's, not the event's
     result, sql = statements(lambda: counting.event("ann", "visit", reference="second", integration=integration))
@@ -77,15 +91,7 @@ def test_a_replay_and_a_progress_read_are_one_statement(counting):
 def test_the_write_changes_nothing_when_another_event_counted_since_the_read(counting, monkeypatch):
     """Another request counts between this one's read and its write: the write finds the progress changed,
     writes nothing, and the general path counts this event on top of the other."""
-    read = hot.read
-
-    def read_then_another_counts(*args, **kwargs):
-        standing = read(*args, **kwargs)
-        monkeypatch.setattr(hot, "read", read)
-        counting.event("ann", "visit", reference="meanwhile")
-        return standing
-
-    monkeypatch.setattr(hot, "read", read_then_another_counts)
+    between_read_and_write(monkeypatch, lambda: counting.event("ann", "visit", reference="meanwhile"))
     result = counting.event("ann", "visit", reference="second")
 
     assert result.value.behaviors[0].progress == 3
@@ -97,14 +103,7 @@ def test_the_write_changes_nothing_when_another_event_counted_since_the_read(cou
 
 def test_the_write_changes_nothing_when_the_participation_moved_since_the_read(counting, monkeypatch):
     """The customer is deleted between the read and the write: the event must not count."""
-    read = hot.read
-
-    def read_then_moved(*args, **kwargs):
-        standing = read(*args, **kwargs)
-        Participation._base_manager.update(state=State.INACTIVE)
-        return standing
-
-    monkeypatch.setattr(hot, "read", read_then_moved)
+    between_read_and_write(monkeypatch, lambda: Participation._base_manager.update(state=State.INACTIVE))
     result = counting.event("ann", "visit", reference="second")
 
     assert (result.value.behaviors[0].counted, result.value.behaviors[0].reason) == (False, "not_triggerable")
@@ -112,16 +111,12 @@ def test_the_write_changes_nothing_when_the_participation_moved_since_the_read(c
 
 
 def test_a_reference_taken_between_the_read_and_the_write_replays_the_first_answer(counting, monkeypatch):
-    read = hot.read
     first = {}
 
-    def read_then_the_copy_lands(*args, **kwargs):
-        standing = read(*args, **kwargs)
-        monkeypatch.setattr(hot, "read", read)
+    def the_copy_lands():
         first["written"] = counting.event("ann", "visit", reference="second")
-        return standing
 
-    monkeypatch.setattr(hot, "read", read_then_the_copy_lands)
+    between_read_and_write(monkeypatch, the_copy_lands)
     again = counting.event("ann", "visit", reference="second")
 
     assert again.replayed and as_json(again.value) == as_json(first["written"].value)
@@ -201,15 +196,7 @@ def test_a_first_progress_row_made_between_the_read_and_the_write_sends_the_even
     from engagement.services.setup import add_behavior
 
     add_behavior(counting.campaign, name="Review", event_name="review", goal=5)
-    read = hot.read
-
-    def read_then_another_counts(*args, **kwargs):
-        standing = read(*args, **kwargs)
-        monkeypatch.setattr(hot, "read", read)
-        counting.event("ann", "review", reference="meanwhile")
-        return standing
-
-    monkeypatch.setattr(hot, "read", read_then_another_counts)
+    between_read_and_write(monkeypatch, lambda: counting.event("ann", "review", reference="meanwhile"))
     result = counting.event("ann", "review", reference="second")
 
     assert result.value.behaviors[0].progress == 2
@@ -231,3 +218,14 @@ def test_a_changed_behaviour_or_setting_is_read_again_at_the_next_event(counting
     configure_engagement(counting.campaign, qualify_tag="vip")
     assert counting.event("ann", "visit").value.behaviors[0].reason == "not_qualified"
     assert counting.event("ann", "visit", tags=["vip"]).value.behaviors[0].counted is True
+
+
+@pytest.mark.parametrize("customer", ["ann", "bob"])  # ann's event takes the hot path, new bob's the general one
+def test_a_replay_renders_as_its_first_answer_whatever_its_microseconds(counting, customer):
+    """Kept with every microsecond: at 12:00:00.000123 the answer says "12:00:00.000Z", and so does its replay
+    (kept to the millisecond, it read back as 12:00:00 and rendered "12:00:00Z")."""
+    at = timezone.now().replace(microsecond=123)
+    first = counting.event(customer, "signup", reference="join", now=at)
+    again = counting.event(customer, "signup", reference="join", now=at)
+
+    assert again.replayed and as_json(again.value) == as_json(first.value)
