@@ -82,11 +82,11 @@ TO_DELETE = {"DeleteTheInstance": link("deleteInstance", "Delete (hide) it.", ex
 PARTICIPATION_ANSWER = {201: ParticipationResponse, 200: ParticipationResponse}
 
 
-
 def _participation_written(request, result, payload) -> HttpResponse:
     """A write's answer: 201 when the service made something new (a slot, a first claim), else 200."""
     return written(request, "participation", result, participation_entity(result.value.participation),
                    _reference(payload), created=result.value.created)
+
 
 @router.post(
     "/customers/{external_id}/opt_in",

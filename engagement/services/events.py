@@ -104,7 +104,7 @@ def _record_hot(integration: Integration, draft: InteractionDraft, customer_in: 
     decision = rules.count_event(rule_of(behavior), progress_of(row), _standing(ctx, participation, tags), at)
     rows = hot.progress_rows(standing, behavior, decision.progress)
     written = dict(standing=standing, draft=draft, behavior=behavior, row=row, decision=decision,
-                   reference=reference, request=request, at=at, now=now)
+                   reference=reference, fingerprint=fingerprint, at=at, now=now)
     if not decision.completed_now:
         result = _result(ctx, behavior, decision, standing.customer, participation, sorted(tags), at, now,
                          standing.event_id, None, is_test=participation.is_test, rows=rows,

@@ -37,7 +37,7 @@ from core.plain import ExactJSONEncoder, plain
 from incentives.models import Voucher
 from incentives.services.awards import VOUCHER_COLUMNS, frontier, note_awarded, pick_sql
 from interactions.models import IdempotencyRecord
-from interactions.services.idempotency import Written, from_record, request_fingerprint
+from interactions.services.idempotency import Written, from_record
 from interactions.services.log import InteractionDraft, insert_interaction_sql, interaction_ids, replayed_message
 
 from .. import rules
@@ -228,10 +228,10 @@ def _claimed(statement: _Statement, source: str, body: str, *params: Any) -> _St
     )
 
 
-def _claim_params(draft: InteractionDraft, reference: str, request: dict[str, Any], result: Any,
+def _claim_params(draft: InteractionDraft, reference: str, fingerprint: str, result: Any,
                   now: datetime) -> tuple:
     body = json.dumps(plain(result), cls=ExactJSONEncoder)
-    return draft.integration.pk, reference, request_fingerprint(request), body, now
+    return draft.integration.pk, reference, fingerprint, body, now
 
 
 def _counted(statement: _Statement, standing: Standing, behavior: Behavior, row: BehaviorProgress | None,
@@ -265,12 +265,12 @@ def _made(statement: _Statement, standing: Standing, behavior: Behavior, decisio
 
 
 def write(standing: Standing, *, draft: InteractionDraft, behavior: Behavior, row: BehaviorProgress | None,
-          decision: rules.Decision, reference: str, request: dict[str, Any], result: Any, at: datetime,
+          decision: rules.Decision, reference: str, fingerprint: str, result: Any, at: datetime,
           now: datetime) -> bool:
     """An event that completes nothing, in one statement (see the module's docstring). True when it wrote
     everything, False when it found something changed and wrote nothing."""
     statement = _guarded(standing, behavior, row)
-    _claimed(statement, "unchanged", "%s::jsonb", *_claim_params(draft, reference, request, result, now))
+    _claimed(statement, "unchanged", "%s::jsonb", *_claim_params(draft, reference, fingerprint, result, now))
     _counted(statement, standing, behavior, row, decision)
     statement.add(f"logged AS ({insert_interaction_sql('claimed', 'NULL::bigint')})", *draft.insert_params())
     _made(statement, standing, behavior, decision, at, now, sources="logged", completion="NULL")
@@ -292,7 +292,7 @@ _BODY_WITH_AWARD = (
 
 
 def write_completion(standing: Standing, *, draft: InteractionDraft, behavior: Behavior,
-                     row: BehaviorProgress | None, decision: rules.Decision, reference: str, request: dict[str, Any],
+                     row: BehaviorProgress | None, decision: rules.Decision, reference: str, fingerprint: str,
                      result: Any, voucher_type: tuple, campaign: str, at: datetime, now: datetime
                      ) -> dict[str, Any] | None:
     """An event that completes a behaviour and gives a voucher of ``voucher_type``, in one statement: as
@@ -309,7 +309,7 @@ def write_completion(standing: Standing, *, draft: InteractionDraft, behavior: B
     statement.add(f"picked AS (SELECT pick.pk AS id FROM unchanged, LATERAL ({pick}) AS pick)",
                   *([] if after is None else [after]))
     source = f"(SELECT {_AWARD} AS award FROM picked JOIN {voucher} v ON v.id = picked.id) AS a"
-    _claimed(statement, source, _BODY_WITH_AWARD, *_claim_params(draft, reference, request, result, now),
+    _claimed(statement, source, _BODY_WITH_AWARD, *_claim_params(draft, reference, fingerprint, result, now),
              interaction_id, campaign)  # the select list's, then the source's
     statement.add(f"logged AS ({insert_interaction_sql('claimed, picked', 'picked.id', with_id=True)})",
                   interaction_id, *draft.insert_params())
