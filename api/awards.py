@@ -11,13 +11,12 @@ from ninja import Field, Router, Schema
 from pydantic import ConfigDict, field_validator, model_validator
 
 from accounts.currencies import currency_codes, is_currency
-from core.plain import plain
 from incentives.models import Voucher
 from incentives.services.awards import award_voucher
 from interactions.models import Interaction
 from interactions.services.log import Redeemer
 
-from .envelope import answers, records, written
+from .envelope import answers, entity_of, records, written
 from .schemas import Text, decimal_amount, documented
 
 router = Router(tags=["awards"])
@@ -136,4 +135,4 @@ def create_award(request, payload: AwardIn):
         draft=draft,
     )
     # An Award's fields are AwardOut's, one for one: rendered without validating again (the hot path).
-    return written(request, "award", result, plain(result.value), payload.reference)
+    return written(request, "award", result, entity_of(result), payload.reference)

@@ -17,8 +17,8 @@ from engagement.services.participations import (
 )
 from interactions.models import Interaction
 
-from .envelope import answers, link, records, rendered, written
-from .participation import ParticipationResponse, participation_entity
+from .envelope import answers, entity_of, link, records, rendered, written
+from .participation import SHAPES, ParticipationResponse, participation_entity
 from .schemas import MAX_TAGS_SENT, Email, ExternalId, Mobile, Tag, Text
 
 router = Router(tags=["engagement"])
@@ -84,8 +84,8 @@ PARTICIPATION_ANSWER = {201: ParticipationResponse, 200: ParticipationResponse}
 
 def _participation_written(request, result, payload) -> HttpResponse:
     """A write's answer: 201 when the service made something new (a slot, a first claim), else 200."""
-    return written(request, "participation", result, participation_entity(result.value.participation),
-                   _reference(payload), created=result.value.created)
+    return written(request, "participation", result, entity_of(result, SHAPES, part="participation"),
+                   _reference(payload), created=not result.replayed and result.value.created)
 
 
 @router.post(

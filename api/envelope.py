@@ -6,8 +6,12 @@ Resources import this module; ``api.main`` imports the resources and runs every 
 handler (key, scope, rate limit, interaction, ``X-Request-Id``).
 """
 
+import dataclasses
 import json
+import typing
 from collections.abc import Callable
+from datetime import datetime
+from functools import cache
 from typing import Any, Literal, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -15,6 +19,8 @@ from django.http import HttpResponse
 from ninja import Field, Schema
 
 from core.errors import Conflict, DomainError
+from core.plain import Shapes, plain
+from interactions.services.idempotency import Written, datetime_from_json, field_types, from_record
 from interactions.services.log import replayed_message
 
 # Every error code the API answers, with its HTTP status and when (design §8).
@@ -133,8 +139,54 @@ def rendered(status: int, key: str, entity: dict[str, Any]) -> HttpResponse:
     return HttpResponse(content, status=status, content_type="application/json; charset=utf-8")
 
 
+def entity_of(result: Written, shapes: Shapes | None = None, *, part: str | None = None) -> Any:
+    """The entity of a write's result (of its field ``part``, if named): its plain value, ``shapes`` rendering
+    their types their way. A replay's comes straight from the JSON its first write kept, revived only where it
+    renders otherwise than kept (datetimes, shaped types): the same entity, without rebuilding the dataclasses."""
+    if result.kept is None:
+        return plain(result.value if part is None else getattr(result.value, part), shapes)
+    kind, kept = result.result_type, result.kept
+    if part is not None:
+        kind, kept = field_types(kind)[part], kept[part]
+    again = _rendering(kind, tuple((shapes or {}).items()))
+    return kept if again is None or kept is None else again(kept)
+
+
+@cache
+def _rendering(kind: Any, shapes: tuple[tuple[type, Callable[[Any], Any]], ...]) -> Callable[[Any], Any] | None:
+    """A function giving a kept value of ``kind`` (not None) as its entity; None when it is its entity as kept.
+    Built once per type: only the fields that render otherwise are visited, each dict on their way copied."""
+    shaped = dict(shapes)
+    if kind is datetime:
+        return lambda text: _ENCODER.default(datetime_from_json(text))
+    if kind in shaped:
+        shape = shaped[kind]
+        return lambda value: shape(from_record(kind, value))
+    if dataclasses.is_dataclass(kind):
+        steps = tuple((name, again) for name, field_kind in field_types(kind).items()
+                      if (again := _rendering(field_kind, shapes)) is not None)
+        if not steps:
+            return None
+
+        def again_fields(value: dict[str, Any]) -> dict[str, Any]:
+            copy = dict(value)
+            for name, again in steps:
+                if copy[name] is not None:
+                    copy[name] = again(copy[name])
+            return copy
+
+        return again_fields
+    if typing.get_origin(kind) is list:
+        item = _rendering(typing.get_args(kind)[0], shapes)
+        return None if item is None else (lambda values: [None if v is None else item(v) for v in values])
+    return None
+
+
+_ENCODER = DjangoJSONEncoder()
+
+
 def written(
-    request, key: str, result: Any, entity: dict[str, Any], reference: str | None, *, created: bool = True
+    request, key: str, result: Written, entity: Any, reference: str | None, *, created: bool = True
 ) -> HttpResponse:
     """The answer to an idempotent write (a service's ``Written``): 201 for a new one that ``created`` something,
     200 for one that made nothing new and for a replay, whose interaction says so."""

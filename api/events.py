@@ -1,22 +1,20 @@
 """``POST /api/v1/events`` (design §12): a customer's event, counted for the behaviour of its ``event_name``.
 The request and answer shapes; the rules are in ``engagement.services.events``."""
 
-import dataclasses
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 
 from ninja import Field, Query, Router, Schema
 from pydantic import ConfigDict
 
-from core.plain import plain
 from engagement.rules import EVENT_FUTURE_LIMIT, EVENT_PAST_LIMIT, Reason
 from engagement.services.customers import CustomerIn
-from engagement.services.events import EventResult, record_event
+from engagement.services.events import record_event
 from interactions.models import Interaction
 
 from .customers import TAGS_DESCRIPTION, Reference, Tags
-from .envelope import answers, link, records, rendered, written
-from .participation import OutcomeOut, ParticipationOut, outcome_entity, participation_entity
+from .envelope import answers, entity_of, link, records, rendered, written
+from .participation import SHAPES, OutcomeOut, ParticipationOut
 from .schemas import Email, EventName, ExternalId, Mobile, OccurredAt
 
 router = Router(tags=["engagement"])
@@ -79,15 +77,6 @@ class EventResponse(Schema):
     event: EventOut
 
 
-def event_entity(event: EventResult) -> dict[str, Any]:
-    # Field by field: ``asdict`` of the whole would copy the participation deeply only to have it replaced.
-    entity = {field.name: getattr(event, field.name) for field in dataclasses.fields(event)}
-    entity["behaviors"] = plain(event.behaviors)
-    entity["outcome"] = outcome_entity(event.outcome)
-    entity["participation"] = participation_entity(event.participation)
-    return entity
-
-
 TO_CUSTOMER = "$response.body#/event/participation/customer/external_id"
 
 
@@ -119,5 +108,5 @@ def create_event(request, payload: EventIn, dry_run: bool = Query(False, descrip
         reference=payload.reference, draft=request.interaction_draft, dry_run=dry_run,
     )
     if dry_run:
-        return rendered(200, "event", event_entity(result.value))
-    return written(request, "event", result, event_entity(result.value), payload.reference)
+        return rendered(200, "event", entity_of(result, SHAPES))
+    return written(request, "event", result, entity_of(result, SHAPES), payload.reference)

@@ -8,7 +8,8 @@ from ninja import Field, Schema
 
 from core.plain import plain
 from engagement.rules import Derived, State
-from engagement.services.views import OutcomeView, ParticipationView
+from engagement.services.views import ParticipationView
+from incentives.services.issuance import CodeEvent
 
 from .awards import AwardOut
 from .pools import CodeEventOut, event_entity
@@ -83,19 +84,9 @@ class ParticipationResponse(Schema):
     participation: ParticipationOut
 
 
-def outcome_entity(outcome: OutcomeView | None) -> dict[str, Any] | None:
-    if outcome is None:
-        return None
-    return {
-        "behavior_id": outcome.behavior_id,
-        "type": outcome.type,
-        "award": plain(outcome.award),
-        "issuance": event_entity(outcome.issuance) if outcome.issuance is not None else None,
-        "at": outcome.at,
-    }
+# How the entities of this module render: their values' fields one for one, but an issued code as 003's event.
+SHAPES = {CodeEvent: event_entity}
 
 
 def participation_entity(view: ParticipationView) -> dict[str, Any]:
-    entity = plain(view)
-    entity["outcomes"] = [outcome_entity(outcome) for outcome in view.outcomes]
-    return entity
+    return plain(view, SHAPES)

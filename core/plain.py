@@ -7,19 +7,42 @@ dataclasses over immutable values, so the copies are pure cost on the hottest pa
 
 import dataclasses
 import datetime
+import decimal
+import uuid
+from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 from django.core.serializers.json import DjangoJSONEncoder
 
+# Dataclass types rendered their own way: the type → a function of one of its values giving the plain form.
+Shapes = Mapping[type, Callable[[Any], Any]]
 
-def plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {field.name: plain(getattr(value, field.name)) for field in dataclasses.fields(value)}
+
+def plain(value: Any, shapes: Shapes | None = None) -> Any:
+    """``value`` as dicts and lists, each dataclass as a dict of its fields (one of ``shapes`` by its function)."""
+    kind = type(value)
+    if kind in _LEAVES:
+        return value
+    if shapes and kind in shapes:
+        return shapes[kind](value)
+    names = field_names(kind)
+    if names is not None:
+        return {name: plain(getattr(value, name), shapes) for name in names}
     if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
+        return [plain(item, shapes) for item in value]
     if isinstance(value, dict):
-        return {key: plain(item) for key, item in value.items()}
+        return {key: plain(item, shapes) for key, item in value.items()}
     return value
+
+
+_LEAVES = frozenset({str, int, bool, float, type(None), datetime.datetime, decimal.Decimal, uuid.UUID})
+
+
+@cache
+def field_names(kind: type) -> tuple[str, ...] | None:
+    """The field names of a dataclass type, in order; None for any other type."""
+    return tuple(field.name for field in dataclasses.fields(kind)) if dataclasses.is_dataclass(kind) else None
 
 
 class ExactJSONEncoder(DjangoJSONEncoder):

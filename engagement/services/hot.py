@@ -37,7 +37,7 @@ from core.plain import ExactJSONEncoder, plain
 from incentives.models import Voucher
 from incentives.services.awards import VOUCHER_COLUMNS, frontier, note_awarded, pick_sql
 from interactions.models import IdempotencyRecord
-from interactions.services.idempotency import Written, from_record
+from interactions.services.idempotency import Written
 from interactions.services.log import InteractionDraft, insert_interaction_sql, interaction_ids, replayed_message
 
 from .. import rules
@@ -73,9 +73,10 @@ def enabled() -> bool:
 def read(integration: Integration, external_id: str, *, reference: str | None = None, fingerprint: str = "",
          event_id: bool = False, log: InteractionDraft | None = None) -> Standing:
     """One statement, no lock: the customer's standing in the key's campaign, the reference's record, and with
-    ``event_id`` ids for the event and its interaction. With ``log``, the same statement writes the draft's
-    interaction as a 200 when there is something to answer from what it reads: for an event, a replay (its
-    reference kept for this very request, ``fingerprint``); for a progress read, the customer."""
+    ``event_id`` ids for the event and its interaction; when the reference has a record, that record alone.
+    With ``log``, the same statement writes the draft's interaction as a 200 when there is something to answer
+    from what it reads: for an event, a replay (its reference kept for this very request, ``fingerprint``); for
+    a progress read, the customer."""
     campaign = integration.campaign
     is_test = integration.status == Integration.Status.TEST
     logged, logged_params = "", []
@@ -86,11 +87,11 @@ def read(integration: Integration, external_id: str, *, reference: str | None = 
         is_test,
     ])
     first = rows[0]
-    wrote, ids, fingerprint, body, customer_id, email, mobile, tags = first[:_HEAD]
+    wrote, ids, kept_fingerprint, body, customer_id, email, mobile, tags = first[:_HEAD]
     event, interaction = ids or (None, None)
     participation_values = first[_HEAD:_HEAD + len(_PARTICIPATION)]
     standing = Standing(None, list(tags or []), None, {}, bool(first[-1]),
-                        None if fingerprint is None else (fingerprint, body), event, interaction)
+                        None if kept_fingerprint is None else (kept_fingerprint, body), event, interaction)
     if wrote:
         log.mark_written()
     if customer_id is not None:
@@ -135,7 +136,7 @@ def _read_sql(logged: bool) -> str:
     event_ids = f"pg_get_serial_sequence('{Event._meta.db_table}', 'id')"
     return (
         f"SELECT {'(SELECT count(*) FROM logged)' if logged else '0'}, "
-        f"(SELECT CASE WHEN %s THEN ARRAY[nextval({event_ids}), {interaction_ids()}] END), "
+        f"(SELECT CASE WHEN %s AND r.id IS NULL THEN ARRAY[nextval({event_ids}), {interaction_ids()}] END), "
         f"r.request_fingerprint, r.body, "
         f"{columns('c', _CUSTOMER, Customer)}, "
         f"ARRAY(SELECT t.tag FROM engagement_customertag t WHERE t.customer_id = c.id ORDER BY t.tag), "
@@ -143,7 +144,9 @@ def _read_sql(logged: bool) -> str:
         f"EXISTS (SELECT 1 FROM engagement_completion x WHERE x.participation_id = p.id) "
         f"FROM (SELECT 1) AS one "
         f"LEFT JOIN {IdempotencyRecord._meta.db_table} r ON r.integration_id = %s AND r.reference = %s "
-        f"LEFT JOIN engagement_customer c ON c.organization_id = %s AND c.external_id = %s "
+        # A reference already recorded needs nothing else: a replay answers from it, anything else is the
+        # general path's to decide.
+        f"LEFT JOIN engagement_customer c ON r.id IS NULL AND c.organization_id = %s AND c.external_id = %s "
         f"LEFT JOIN engagement_participation p ON p.campaign_id = %s AND p.customer_id = c.id AND p.is_test = %s "
         f"LEFT JOIN engagement_behaviorprogress bp ON bp.participation_id = p.id"
     )
@@ -157,7 +160,7 @@ def replayed(standing: Standing, fingerprint: str, result_type: type) -> Written
     if kept_fingerprint != fingerprint or body is None:
         return None  # a conflict: the general path says so
     kept = json.loads(body) if isinstance(body, str) else body  # Django reads jsonb as text
-    return Written(from_record(result_type, kept), replayed=True)
+    return Written.replay(result_type, kept)
 
 
 def can_count(standing: Standing, customer_in: CustomerIn) -> bool:

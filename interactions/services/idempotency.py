@@ -14,7 +14,6 @@ import types
 import typing
 from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
@@ -39,12 +38,38 @@ class IdempotencyConflict(Conflict):
 Result = TypeVar("Result")
 
 
-@dataclass(frozen=True)
 class Written(Generic[Result]):
-    """A write's domain result, and whether it is the replay of an earlier write (which changed nothing)."""
+    """A write's domain result, and whether it is the replay of an earlier write (which changed nothing).
 
-    value: Result
-    replayed: bool = False
+    A replay holds its first result as it was kept (``kept``, JSON, and its ``result_type``) and revives the
+    dataclass only when ``value`` is read: the API renders a replay straight from what was kept.
+    """
+
+    __slots__ = ("_value", "replayed", "kept", "result_type")
+
+    def __init__(self, value: Result, replayed: bool = False) -> None:
+        self._value = value
+        self.replayed = replayed
+        self.kept: dict[str, Any] | None = None
+        self.result_type: type[Result] | None = None
+
+    @classmethod
+    def replay(cls, result_type: type[Result], kept: dict[str, Any]) -> "Written[Result]":
+        written = cls(_UNREAD, replayed=True)
+        written.kept, written.result_type = kept, result_type
+        return written
+
+    @property
+    def value(self) -> Result:
+        if self._value is _UNREAD:
+            self._value = from_record(self.result_type, self.kept)
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Written({'(kept)' if self._value is _UNREAD else self._value!r}, replayed={self.replayed})"
+
+
+_UNREAD: Any = object()
 
 
 def idempotent_write(
@@ -69,7 +94,7 @@ def idempotent_write(
         if reference:
             record_id, kept = _claim(draft.integration.pk, reference, request_fingerprint(request))
             if record_id is None:
-                return Written(from_record(result_type, kept), replayed=True)
+                return Written.replay(result_type, kept)
         value, logged = write()
         if record_id is not None:
             _keep(record_id, value)
@@ -126,30 +151,41 @@ def _keep(record_id: int, value: Any) -> None:
 
 # --- a result kept as JSON, read back as itself ------------------------------------------------------------
 
-_FROM_JSON: dict[type, Callable[[Any], Any]] = {Decimal: Decimal, datetime: parse_datetime, UUID: UUID}
+def datetime_from_json(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)  # what ExactJSONEncoder writes (and "Z"), in C
+    except ValueError:
+        return parse_datetime(text)
+
+
+_FROM_JSON: dict[type, Callable[[Any], Any]] = {Decimal: Decimal, datetime: datetime_from_json, UUID: UUID}
 
 
 def from_record(result_type: type[Result], data: dict[str, Any]) -> Result:
-    """The dataclass ``result_type`` from the JSON that ``dataclasses.asdict`` of one became (DjangoJSONEncoder
-    wrote decimals, datetimes and UUIDs as strings; nested dataclasses, and lists of them, became dicts)."""
-    return result_type(**{name: _revive(kind, data[name]) for name, kind in _field_types(result_type).items()})
-
-
-def _revive(kind: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    if kind in _FROM_JSON:
-        return _FROM_JSON[kind](value)
-    if dataclasses.is_dataclass(kind):
-        return from_record(kind, value)
-    if typing.get_origin(kind) is list:
-        (item,) = typing.get_args(kind)
-        return [_revive(item, element) for element in value]
-    return value
+    """The dataclass ``result_type`` from the JSON that ``plain()`` of one became (decimals, datetimes and UUIDs
+    written as strings; nested dataclasses, and lists of them, became dicts)."""
+    return _reader(result_type)(data)
 
 
 @cache
-def _field_types(result_type: type) -> dict[str, Any]:
+def _reader(kind: Any) -> Callable[[Any], Any]:
+    """A function reading one kept value of type ``kind`` back, built once per type: the walk asks nothing of the
+    type hints at run time."""
+    if kind in _FROM_JSON:
+        leaf = _FROM_JSON[kind]
+        return lambda value: None if value is None else leaf(value)
+    if dataclasses.is_dataclass(kind):
+        fields = tuple((name, _reader(field_kind)) for name, field_kind in field_types(kind).items())
+        return lambda value: None if value is None else kind(**{name: read(value[name]) for name, read in fields})
+    if typing.get_origin(kind) is list:
+        (item_kind,) = typing.get_args(kind)
+        item = _reader(item_kind)
+        return lambda value: None if value is None else [item(element) for element in value]
+    return lambda value: value
+
+
+@cache
+def field_types(result_type: type) -> dict[str, Any]:
     """Each field's type, with ``X | None`` read as ``X``."""
     hints = typing.get_type_hints(result_type)
     types_ = {}

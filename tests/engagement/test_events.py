@@ -8,7 +8,10 @@ from decimal import Decimal
 import pytest
 from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
+from django.utils.timezone import get_fixed_timezone
 
+from api import envelope
+from api.participation import SHAPES
 from core.errors import DomainError
 from engagement.models import BehaviorProgress, Completion, Customer, CustomerTag, Event, Participation
 from engagement.rules import Reason, State
@@ -73,6 +76,30 @@ def test_a_code_outcome_comes_from_the_linked_pool(engaged):
     assert (issuance.external_issuee_id, issuance.code.code) == ("bob", result.outcome.issuance.code)
     assert issuance.code.issued_count == 1
     assert Completion._base_manager.get().issuance_id == issuance.pk
+
+
+@pytest.mark.parametrize("reward", ["voucher", "code"])
+def test_a_replay_renders_straight_from_what_was_kept_as_its_first_answer(engaged, reward):
+    """The API renders a replay from the JSON its first write kept, reviving nothing but what renders otherwise
+    (``api.envelope.entity_of``): datetimes to the microsecond and in another offset, decimals, an award, a
+    code event shaped as 003's answer all come out as the first answer did."""
+    setup = engaged(behaviors=[behavior("signup", goal=1, **(VOUCHER if reward == "voucher" else {}))])
+    if reward == "code":
+        signup = behaviors_of(setup.campaign)["signup"]
+        signup.reward_pool = setup.pool
+        signup.save()
+    at = timezone.now().astimezone(get_fixed_timezone(120)).replace(microsecond=123)
+
+    first = setup.event("ann", "signup", reference="r-1", occurred_at=at)
+    again = setup.event("ann", "signup", reference="r-1", occurred_at=at)
+
+    def body(written) -> bytes:
+        return envelope.rendered(201, "event", envelope.entity_of(written, SHAPES)).content
+
+    assert again.replayed and again.kept is not None and first.value.outcome.type == reward
+    assert body(again) == body(first)
+    assert body(again) == body(again)  # rendering leaves what was kept as it was
+    assert again.value == first.value  # revived when asked: the same result
 
 
 def test_empty_stock_refuses_the_whole_event_and_a_retry_completes_once_stock_is_back(engaged):
