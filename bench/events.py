@@ -3,8 +3,8 @@
 Creates a scratch database with 1,000,000 customers part-way through a live engagement campaign (a participation,
 a visit progress and one event each, with its interaction and idempotency record, all set-based), a vault of
 vouchers, and two opt-in campaigns (one with a limit). Serves the project with bench.award's gunicorn (4
-workers, DEBUG=0) and drives with wrk, at 8 and 32 clients, each scenario's run between two award runs (its
-reference: their pooled req/s):
+workers, DEBUG=0) and drives with wrk, at 8 and 32 clients, each scenario in slices that alternate with award
+slices (its reference: those award slices' pooled req/s, so a drift of the machine's speed moves both alike):
 
 - ``count``: an event that only counts, for a random existing customer among the 1,000,000;
 - ``count_new``: the same for a new customer (made by the event);
@@ -19,7 +19,8 @@ Then adds another 1,000,000 events (set-based, as the API writes them) and measu
 ANALYZE of the participation lock, the progress update and the event insert (the statements an event runs,
 captured from one), the vouchers given twice (must be 0) and ``check_engagement`` on the campaigns (clean).
 
-    python -m bench events      # BENCH_SECONDS=10, BENCH_CUSTOMERS=1000000, BENCH_MORE_EVENTS=1000000
+    python -m bench events      # BENCH_SECONDS=4 (a slice), BENCH_ROUNDS=3, BENCH_CUSTOMERS=1000000,
+                                # BENCH_MORE_EVENTS=1000000
 """
 
 import os
@@ -35,13 +36,17 @@ from . import heading, scratch_database, verdict
 from .award import PORT, Run, Server, add_vouchers, given_twice, pooled, vacuum, wait_for_quiet, wrk, wrk_script
 
 DATABASE = "va_bench_events"
-SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "4"))  # each slice
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))  # slices of each scenario, each between two award slices
 CUSTOMERS = int(os.environ.get("BENCH_CUSTOMERS", "1000000"))
 MORE_EVENTS = int(os.environ.get("BENCH_MORE_EVENTS", "1000000"))
 VOUCHERS = int(os.environ.get("BENCH_EVENT_VOUCHERS", "500000"))  # the awards' and the completions' (~250,000)
 REPLAYS = 500  # events recorded through the API before the run, then sent again
 CLIENTS = (8, 32)
-STRIDE = CUSTOMERS // 20  # each wrk thread's range of distinct customers for ``complete``
+# ``complete``'s wrk runs (a warm-up and ROUNDS slices, at each client count, before and after), each thread of
+# each run on a range of STRIDE customers of its own.
+COMPLETE_RUNS = 2 * len(CLIENTS) * (1 + ROUNDS)
+STRIDE = CUSTOMERS // (2 * COMPLETE_RUNS + 1)
 
 # Goals (issue 17), as ratios to the award's req/s at the same client count in the same run.
 GOALS = {"count": 0.6, "complete": 0.45, "replay": 1.0, "progress": 1.0}
@@ -353,32 +358,39 @@ class Measured:
 
 def measure(scripts: dict[str, Path], bench: Bench, scenarios: tuple[str, ...], phase: str,
             offsets: dict[str, int]) -> Measured:
-    """At each client count: the award, then each scenario followed by the award again. A scenario's reference
-    is the two award runs beside it, pooled: the machine's drift over the run moves both alike."""
+    """At each client count: the award, then each scenario in ROUNDS slices, each slice followed by the award
+    again. A scenario's figure is its slices pooled, its reference the award slices around them pooled: on a
+    shared machine whose speed drifts within a minute, the two are taken side by side, in turn."""
     measured = Measured({}, {})
 
-    def run(scenario: str, clients: int) -> Run:
-        wrk(scripts[scenario], bench.keys[scenario], clients, seconds=1, base=next_base(scenario, offsets))  # warm
+    def run(scenario: str, clients: int, *, warm: bool = False) -> Run:
+        if warm:
+            wrk(scripts[scenario], bench.keys[scenario], clients, seconds=1, base=next_base(scenario, offsets))
         done = wrk(scripts[scenario], bench.keys[scenario], clients, seconds=SECONDS, base=next_base(scenario, offsets))
         wait_for_quiet()
         print(f"{phase:6} {scenario:12} c={clients:<2} {done}", flush=True)
         return done
 
     for clients in CLIENTS:
-        award = run("award", clients)
+        award = run("award", clients, warm=True)
         for scenario in scenarios:
-            measured.runs[(scenario, clients)] = run(scenario, clients)
-            award, before_it = run("award", clients), award
-            measured.awards[(scenario, clients)] = pooled([before_it, award])
+            runs, awards = [], [award]
+            for index in range(ROUNDS):
+                runs.append(run(scenario, clients, warm=index == 0))
+                award = run("award", clients)
+                awards.append(award)
+            measured.runs[(scenario, clients)] = pooled(runs)
+            measured.awards[(scenario, clients)] = pooled(awards)
     return measured
 
 
 def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is missing: apt-get install -y wrk")
-    heading(f"events: {CUSTOMERS:,} customers, {SECONDS}s per run, then {MORE_EVENTS:,} more events")
-    if CUSTOMERS < (2 * STRIDE + 1) * 8 + STRIDE:  # complete's 8 wrk runs (warm-ups too)
-        raise SystemExit(f"BENCH_CUSTOMERS must be at least {(2 * STRIDE + 1) * 8 + STRIDE:,}")
+    heading(f"events: {CUSTOMERS:,} customers, {ROUNDS} slices of {SECONDS}s per scenario, then {MORE_EVENTS:,} "
+            "more events")
+    if STRIDE < 1_000:
+        raise SystemExit(f"BENCH_CUSTOMERS must be at least {1_000 * (2 * COMPLETE_RUNS + 1):,}")
     with scratch_database(DATABASE) as database_url, tempfile.TemporaryDirectory() as scratch:
         scripts = {}
         for name, text in SCRIPTS.items():
@@ -411,7 +423,7 @@ def main() -> None:
 
 
 def report(before: Measured, after: Measured, twice: int, problems: list[str], checked_in: float) -> None:
-    heading("ratios to the award (the award runs just before and after each, pooled; req/s)")
+    heading(f"ratios to the award ({ROUNDS} slices of each, each between award slices; pooled req/s)")
     print(f"{'phase':6} {'scenario':12} {'c':>3} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} | {'award':>6} {'ratio':>6}")
     for phase, measured in (("before", before), ("after", after)):
         for (scenario, clients), run in measured.runs.items():

@@ -138,16 +138,19 @@ def _read_sql(logged: bool) -> str:
         f"SELECT {'(SELECT count(*) FROM logged)' if logged else '0'}, "
         f"(SELECT CASE WHEN %s AND r.id IS NULL THEN ARRAY[nextval({event_ids}), {interaction_ids()}] END), "
         f"r.request_fingerprint, r.body, "
-        f"{columns('c', _CUSTOMER, Customer)}, "
-        f"ARRAY(SELECT t.tag FROM engagement_customertag t WHERE t.customer_id = c.id ORDER BY t.tag), "
-        f"{columns('p', _PARTICIPATION, Participation)}, {columns('bp', _PROGRESS, BehaviorProgress)}, "
-        f"EXISTS (SELECT 1 FROM engagement_completion x WHERE x.participation_id = p.id) "
+        f"{columns('c', _CUSTOMER, Customer)}, ct.tags, "
+        f"{columns('p', _PARTICIPATION, Participation)}, {columns('bp', _PROGRESS, BehaviorProgress)}, pc.has "
         f"FROM (SELECT 1) AS one "
         f"LEFT JOIN {IdempotencyRecord._meta.db_table} r ON r.integration_id = %s AND r.reference = %s "
         # A reference already recorded needs nothing else: a replay answers from it, anything else is the
         # general path's to decide.
         f"LEFT JOIN engagement_customer c ON r.id IS NULL AND c.organization_id = %s AND c.external_id = %s "
+        # The tags and whether there are completions, once (not once per progress row).
+        f"LEFT JOIN LATERAL (SELECT ARRAY(SELECT t.tag FROM engagement_customertag t WHERE t.customer_id = c.id "
+        f"ORDER BY t.tag) AS tags) ct ON c.id IS NOT NULL "
         f"LEFT JOIN engagement_participation p ON p.campaign_id = %s AND p.customer_id = c.id AND p.is_test = %s "
+        f"LEFT JOIN LATERAL (SELECT EXISTS (SELECT 1 FROM engagement_completion x WHERE x.participation_id = p.id) "
+        f"AS has) pc ON p.id IS NOT NULL "
         f"LEFT JOIN engagement_behaviorprogress bp ON bp.participation_id = p.id"
     )
 
