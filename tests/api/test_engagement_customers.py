@@ -169,6 +169,40 @@ def test_progress_of_an_unknown_customer_is_not_found_and_of_a_known_one_without
     assert [(i.http_status, i.error_code) for i in lookups] == [(404, "not_found"), (200, ""), (200, "")]
 
 
+def test_a_progress_read_past_the_earn_window_is_logged_as_it_was_answered_even_when_the_correction_fails(
+    engage, api, monkeypatch
+):
+    """Past an end the read may have to correct a stale state after it: the call is logged with the answer it got
+    (the read does not log it as a 200 beforehand)."""
+    from django.db import OperationalError
+
+    from engagement.services.setup import configure_engagement
+
+    setup = engage()
+    api.post("/events", event_body(event_name="visit"), key=setup.live_key)
+    with scopes_disabled():
+        configure_engagement(setup.campaign, earn_starts_at=timezone.now() - timedelta(days=1),
+                             earn_ends_at=timezone.now() - timedelta(seconds=1))
+
+    def connection_lost(*args, **kwargs):
+        raise OperationalError("terminating connection due to administrator command")
+
+    with monkeypatch.context() as patched:
+        patched.setattr("engagement.services.participations.correct_stale", connection_lost)
+        failed = api.get("/customers/cust-1/progress", key=setup.live_key)
+    assert failed.status_code == 503 and error_of(failed) == "service_unavailable"
+    lookups = Interaction._base_manager.filter(kind="lookup").order_by("pk")
+    assert [(i.http_status, i.outcome) for i in lookups] == [(503, "exception")]
+
+    corrected = api.get("/customers/cust-1/progress", key=setup.live_key)
+    assert corrected.status_code == 200 and corrected.json()["participation"]["instance"]["state"] == "inactive"
+    lookups = Interaction._base_manager.filter(kind="lookup").order_by("pk")
+    assert [(i.http_status, i.outcome) for i in lookups] == [(503, "exception"), (200, "success")]
+    again = api.get("/customers/cust-1/progress", key=setup.live_key)  # no correction left: the read answers
+    assert again.content == corrected.content
+    assert Interaction._base_manager.filter(kind="lookup").count() == 3
+
+
 def test_no_customer_of_another_organization_is_reachable(engage, api, make_organization, make_member,
                                                           make_campaign):
     setup = engage()
