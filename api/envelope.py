@@ -8,10 +8,8 @@ handler (key, scope, rate limit, interaction, ``X-Request-Id``).
 
 import dataclasses
 import json
-import typing
 from collections.abc import Callable
 from datetime import datetime
-from functools import cache
 from typing import Any, Literal, TypeVar
 
 from django.core.serializers.json import DjangoJSONEncoder
@@ -20,7 +18,15 @@ from ninja import Field, Schema
 
 from core.errors import Conflict, DomainError
 from core.plain import Shapes, plain
-from interactions.services.idempotency import Written, datetime_from_json, field_types, from_record
+from interactions.services.idempotency import (
+    Steps,
+    Written,
+    changed,
+    datetime_from_json,
+    field_types,
+    from_record,
+    kept_walk,
+)
 from interactions.services.log import replayed_message
 
 # Every error code the API answers, with its HTTP status and when (design §8).
@@ -148,38 +154,25 @@ def entity_of(result: Written, shapes: Shapes | None = None, *, part: str | None
     kind, kept = result.result_type, result.kept
     if part is not None:
         kind, kept = field_types(kind)[part], kept[part]
-    again = _rendering(kind, tuple((shapes or {}).items()))
+    again = kept_walk(kind, _Rendering(tuple((shapes or {}).items())))
     return kept if again is None or kept is None else again(kept)
 
 
-@cache
-def _rendering(kind: Any, shapes: tuple[tuple[type, Callable[[Any], Any]], ...]) -> Callable[[Any], Any] | None:
-    """A function giving a kept value of ``kind`` (not None) as its entity; None when it is its entity as kept.
-    Built once per type: only the fields that render otherwise are visited, each dict on their way copied."""
-    shaped = dict(shapes)
-    if kind is datetime:
-        return lambda text: _ENCODER.default(datetime_from_json(text))
-    if kind in shaped:
-        shape = shaped[kind]
-        return lambda value: shape(from_record(kind, value))
-    if dataclasses.is_dataclass(kind):
-        steps = tuple((name, again) for name, field_kind in field_types(kind).items()
-                      if (again := _rendering(field_kind, shapes)) is not None)
-        if not steps:
-            return None
+@dataclasses.dataclass(frozen=True)
+class _Rendering:
+    """Kept JSON as its entity renders (``kept_walk``): datetimes formatted as DjangoJSONEncoder formats them,
+    ``shapes``' types revived and shaped; every other field as kept, and only the dicts on the way copied."""
 
-        def again_fields(value: dict[str, Any]) -> dict[str, Any]:
-            copy = dict(value)
-            for name, again in steps:
-                if copy[name] is not None:
-                    copy[name] = again(copy[name])
-            return copy
+    shapes: tuple[tuple[type, Callable[[Any], Any]], ...]
 
-        return again_fields
-    if typing.get_origin(kind) is list:
-        item = _rendering(typing.get_args(kind)[0], shapes)
-        return None if item is None else (lambda values: [None if v is None else item(v) for v in values])
-    return None
+    def leaf(self, kind: Any) -> Callable[[Any], Any] | None:
+        if kind is datetime:
+            return lambda text: _ENCODER.default(datetime_from_json(text))
+        shape = dict(self.shapes).get(kind)
+        return None if shape is None else (lambda value: shape(from_record(kind, value)))
+
+    def record(self, kind: type, fields: Steps) -> Callable[[dict[str, Any]], Any] | None:
+        return None if not fields else (lambda value: changed(value, fields))
 
 
 _ENCODER = DjangoJSONEncoder()

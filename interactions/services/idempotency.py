@@ -17,7 +17,7 @@ from contextlib import nullcontext
 from datetime import datetime
 from decimal import Decimal
 from functools import cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 from uuid import UUID
 
 from django.db import IntegrityError, connection, transaction
@@ -164,24 +164,62 @@ _FROM_JSON: dict[type, Callable[[Any], Any]] = {Decimal: Decimal, datetime: date
 def from_record(result_type: type[Result], data: dict[str, Any]) -> Result:
     """The dataclass ``result_type`` from the JSON that ``plain()`` of one became (decimals, datetimes and UUIDs
     written as strings; nested dataclasses, and lists of them, became dicts)."""
-    return _reader(result_type)(data)
+    return kept_walk(result_type, REVIVING)(data)
+
+
+class KeptWalk(Protocol):
+    """What a walk over kept JSON does, by type (see ``kept_walk``). Hashable: walks are compiled once each."""
+
+    def leaf(self, kind: Any) -> Callable[[Any], Any] | None:
+        """What a value of ``kind`` becomes, when the walk changes it as a whole (None: walk into it)."""
+
+    def record(self, kind: type, fields: "Steps") -> Callable[[dict[str, Any]], Any] | None:
+        """What a kept dataclass becomes, given the functions of its fields that change (None: as kept)."""
+
+
+Steps = tuple[tuple[str, Callable[[Any], Any]], ...]
 
 
 @cache
-def _reader(kind: Any) -> Callable[[Any], Any]:
-    """A function reading one kept value of type ``kind`` back, built once per type: the walk asks nothing of the
-    type hints at run time."""
-    if kind in _FROM_JSON:
-        leaf = _FROM_JSON[kind]
-        return lambda value: None if value is None else leaf(value)
+def kept_walk(kind: Any, walk: KeptWalk) -> Callable[[Any], Any] | None:
+    """A function of a kept value of type ``kind`` (never None), or None when the walk changes nothing in it.
+
+    Built once per type and walk, so the walk asks nothing of the type hints at run time: ``walk.leaf`` is asked
+    first, then a dataclass's fields (``field_types``) and a list's items are walked, None values left as they
+    are; anything else is kept as it is."""
+    leaf = walk.leaf(kind)
+    if leaf is not None:
+        return leaf
     if dataclasses.is_dataclass(kind):
-        fields = tuple((name, _reader(field_kind)) for name, field_kind in field_types(kind).items())
-        return lambda value: None if value is None else kind(**{name: read(value[name]) for name, read in fields})
+        steps = tuple((name, step) for name, field_kind in field_types(kind).items()
+                      if (step := kept_walk(field_kind, walk)) is not None)
+        return walk.record(kind, steps)
     if typing.get_origin(kind) is list:
-        (item_kind,) = typing.get_args(kind)
-        item = _reader(item_kind)
-        return lambda value: None if value is None else [item(element) for element in value]
-    return lambda value: value
+        item = kept_walk(typing.get_args(kind)[0], walk)
+        return None if item is None else (lambda values: [None if v is None else item(v) for v in values])
+    return None
+
+
+def changed(value: dict[str, Any], steps: Steps) -> dict[str, Any]:
+    """A copy of a kept dataclass's dict, each field of ``steps`` (not None) passed through its function."""
+    copy = dict(value)
+    for name, step in steps:
+        if copy[name] is not None:
+            copy[name] = step(copy[name])
+    return copy
+
+
+class _Reviving:
+    """Kept JSON back into its dataclasses: decimals, datetimes and UUIDs parsed, every dataclass built."""
+
+    def leaf(self, kind: Any) -> Callable[[Any], Any] | None:
+        return _FROM_JSON.get(kind)
+
+    def record(self, kind: type, fields: Steps) -> Callable[[dict[str, Any]], Any]:
+        return lambda value: kind(**changed(value, fields))
+
+
+REVIVING = _Reviving()
 
 
 @cache

@@ -16,7 +16,12 @@ from campaigns.models import Integration
 from core.scoping import scopes_disabled
 from incentives.models import IncentiveCode, Issuance, Voucher, VoucherImport
 from interactions.models import Interaction
-from tests.api.conftest import _fresh_process_state, award_body, setup  # noqa: F401  (the award fixtures)
+from tests.api.conftest import (  # noqa: F401  (the award fixtures)
+    _fresh_process_state,
+    award_body,
+    setup,
+    wait_for_a_fresh_minute,
+)
 
 FIRST_REQUEST_BOUND = 1.5  # seconds: one short timeout at most, far under redis-py's own 5 s connect timeout
 LATER_REQUESTS_BOUND = 1.0  # seconds for all the later requests together: the failed cache is skipped, not waited on
@@ -44,13 +49,6 @@ def timed(call) -> tuple[float, object]:
     started = time.monotonic()
     response = call()
     return time.monotonic() - started, response
-
-
-def wait_for_a_fresh_minute(margin: float = 5.0) -> None:
-    """The rate limit counts per calendar minute: start a phase that counts with the minute far from its end."""
-    left = 60 - time.time() % 60
-    if left < margin:
-        time.sleep(left + 0.05)
 
 
 def warnings(caplog) -> list[str]:
