@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
@@ -110,10 +110,15 @@ class Run:
     errors: int
     p50_ms: float
     p95_ms: float
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # by process kind ("server", "database")
 
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    def cpu_ms(self, kind: str) -> float:
+        """CPU milliseconds a request of the run took in ``kind``'s processes (0 when not measured)."""
+        return 1000 * self.cpu_seconds.get(kind, 0.0) / self.requests if self.requests else 0.0
 
     def __str__(self) -> str:
         failed = f", {self.non_2xx} non-2xx, {self.errors} socket errors" if self.non_2xx or self.errors else ""
@@ -331,12 +336,43 @@ def wrk(script: Path, key: str, clients: int, *, seconds: int, base: int = 0) ->
     url = f"http://127.0.0.1:{PORT}/api/v1/awards"  # the script names each request's path
     command = ["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{seconds}s", "-s", str(script), url, "--", key,
                str(base)]
+    before = process_cpu()
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    used = cpu_used(before, process_cpu())
     found = re.search(r"BENCH requests=(\d+) seconds=([\d.]+) non2xx=(\d+) errors=(\d+) p50=(\d+) p95=(\d+)", output)
     if found is None:
         raise SystemExit(f"wrk said:\n{output}")
     requests, seconds_, non_2xx, errors, p50, p95 = found.groups()
-    return Run(int(requests), float(seconds_), int(non_2xx), int(errors), int(p50) / 1000, int(p95) / 1000)
+    return Run(int(requests), float(seconds_), int(non_2xx), int(errors), int(p50) / 1000, int(p95) / 1000, used)
+
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def process_cpu() -> dict[int, tuple[str, float]]:
+    """Each server (gunicorn) and database (postgres) process's CPU seconds so far, by pid, from /proc.
+
+    CPU per request is a steadier figure than req/s on a shared machine: a slower moment stretches both alike,
+    but a request's work stays what it is (stolen time aside)."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
+        kind = "database" if name.startswith("postgres") else "server" if "gunicorn" in name else None
+        if kind:
+            found[int(pid)] = (kind, (int(fields[11]) + int(fields[12])) / _TICKS)  # utime + stime
+    return found
+
+
+def cpu_used(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds by kind between two ``process_cpu`` readings (a process that ended meanwhile is left out)."""
+    used: dict[str, float] = {}
+    for pid, (kind, seconds) in after.items():
+        used[kind] = used.get(kind, 0.0) + seconds - before.get(pid, (kind, 0.0))[1]
+    return used
 
 
 def award_in_a_row(script: Path, key: str, target: int, *, expected_rate: float) -> Run:
@@ -634,6 +670,7 @@ def pooled(runs: list[Run]) -> Run:
         sum(r.errors for r in runs),
         statistics.median(r.p50_ms for r in runs),
         statistics.median(r.p95_ms for r in runs),
+        {kind: sum(r.cpu_seconds.get(kind, 0.0) for r in runs) for kind in {k for r in runs for k in r.cpu_seconds}},
     )
 
 

@@ -422,14 +422,25 @@ def main() -> None:
     report(before, after, twice, problems, checked_in)
 
 
+def cpu_ratio(run: Run, award: Run) -> float:
+    spent = run.cpu_ms("server") + run.cpu_ms("database")
+    return (award.cpu_ms("server") + award.cpu_ms("database")) / spent if spent else 0.0
+
+
 def report(before: Measured, after: Measured, twice: int, problems: list[str], checked_in: float) -> None:
     heading(f"ratios to the award ({ROUNDS} slices of each, each between award slices; pooled req/s)")
-    print(f"{'phase':6} {'scenario':12} {'c':>3} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} | {'award':>6} {'ratio':>6}")
+    print("CPU ms a request took in the server's (gunicorn) and the database's (postgres) processes, the award's"
+          " beside it, and the award's CPU per request over the scenario's: the ratio a machine bound by CPU alone"
+          " would give (for reading the ratios, not a goal).")
+    print(f"{'phase':6} {'scenario':12} {'c':>3} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} | {'award':>6} {'ratio':>6} |"
+          f" {'server':>6} {'db':>5} | {'award':>6} {'db':>5} | {'cpu ratio':>9}")
     for phase, measured in (("before", before), ("after", after)):
         for (scenario, clients), run in measured.runs.items():
             award = measured.awards[(scenario, clients)]
             print(f"{phase:6} {scenario:12} {clients:>3} {run.rate:8.0f} {run.p50_ms:7.2f} {run.p95_ms:7.2f} | "
-                  f"{award.rate:6.0f} {measured.ratio(scenario, clients):6.2f}")
+                  f"{award.rate:6.0f} {measured.ratio(scenario, clients):6.2f} | "
+                  f"{run.cpu_ms('server'):6.2f} {run.cpu_ms('database'):5.2f} | "
+                  f"{award.cpu_ms('server'):6.2f} {award.cpu_ms('database'):5.2f} | {cpu_ratio(run, award):9.2f}")
     heading("goals")
     goal = verdict
     for phase, measured in (("before", before), ("after", after)):
