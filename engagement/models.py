@@ -66,7 +66,8 @@ class Customer(models.Model):
 class CustomerTag(models.Model):
     """A customer's tag: added, never removed by the API (at most ``rules.MAX_TAGS`` a customer)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tags")
+    # customer_tag_unique (customer, tag) serves the customer's lookups, its tags in order.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="tags", db_index=False)
     tag = models.CharField(max_length=50, validators=[TAG])
 
     objects = OrganizationScopedManager("customer__organization")
@@ -190,7 +191,9 @@ class Behavior(models.Model):
 class Participation(models.Model):
     """004's instance: one customer's part in one campaign (test keys make test participations)."""
 
-    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="participations")
+    # participation_unique (campaign, customer, is_test) serves the campaign's lookups.
+    campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="participations",
+                                 db_index=False)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="participations")
     is_test = models.BooleanField(default=False)
     opted_in = models.BooleanField(null=True, blank=True, help_text="Empty: never opted in nor out.")

@@ -46,9 +46,14 @@ class Interaction(models.Model):
         ERROR = "error", "Error"
         EXCEPTION = "exception", "Exception"
 
-    organization = models.ForeignKey("accounts.Organization", on_delete=models.CASCADE, related_name="+")
+    # Every call writes a row: the (organization, created_at) and (campaign, created_at) indexes serve these keys'
+    # lookups too, so neither gets an index of its own.
+    organization = models.ForeignKey(
+        "accounts.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     campaign = models.ForeignKey(
-        "campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="interactions"
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.CASCADE, related_name="interactions",
+        db_index=False,
     )
     integration = models.ForeignKey(
         "campaigns.Integration", null=True, blank=True, on_delete=models.SET_NULL, related_name="interactions"
