@@ -216,7 +216,12 @@ class _Reviving:
         return _FROM_JSON.get(kind)
 
     def record(self, kind: type, fields: Steps) -> Callable[[dict[str, Any]], Any]:
-        return lambda value: kind(**changed(value, fields))
+        names = tuple(field_types(kind))  # a key kept by an older version of the type is left out
+
+        def revive(value: dict[str, Any]) -> Any:
+            return kind(**changed({name: value[name] for name in names}, fields))
+
+        return revive
 
 
 REVIVING = _Reviving()
