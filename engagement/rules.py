@@ -332,6 +332,8 @@ def time_move(
     paid; an active one ``inactive``); at the earn window's end an active customer state of a live (``active``)
     instance becomes ``inactive``.
     """
+    if not time_may_move(now=now, earn_ends_at=earn_ends_at, expires_at=expires_at):
+        return None
     state, instance_state = State(state), State(instance_state)
     if instance_state == State.ACTIVE and expires_at is not None and now >= expires_at:
         to_state = {State.CLAIMABLE: State.EXPIRED, State.ACTIVE: State.INACTIVE}.get(state, state)
@@ -341,6 +343,11 @@ def time_move(
     if state == State.ACTIVE and instance_state == State.ACTIVE and earn_ends_at is not None and now >= earn_ends_at:
         return Move(State.INACTIVE, instance_state, "earn window ended")
     return None
+
+
+def time_may_move(*, now: datetime, earn_ends_at: datetime | None, expires_at: datetime | None) -> bool:
+    """Whether ``time_move`` can move any state at ``now``: the earn window's or the instance's end has passed."""
+    return any(end is not None and now >= end for end in (earn_ends_at, expires_at))
 
 
 ADMIN_STATES = tuple(state for state in State if state != State.CLAIMED)  # "Set state": any state but claimed

@@ -50,9 +50,7 @@ class Context:
                                expires_at=self.expires_at)
 
     def time_may_move(self, now: datetime) -> bool:
-        """Whether ``time_move`` can move any participation at ``now``: the earn window's or the instance's end has
-        passed. Before both, time moves nothing."""
-        return any(end is not None and now >= end for end in (self.earn_ends_at, self.expires_at))
+        return rules.time_may_move(now=now, earn_ends_at=self.earn_ends_at, expires_at=self.expires_at)
 
     def qualifies(self, tags: set[str]) -> bool:
         return rules.qualifies(tags, self.settings.qualify_tag, self.settings.disqualify_tag)

@@ -326,5 +326,18 @@ def test_the_earn_window_end_makes_an_active_customer_inactive(offset, moved):
     assert rules.time_move(State.CLAIMABLE, State.ACTIVE, now=NOW, earn_ends_at=NOW, expires_at=NOW + DAY) is None
 
 
+@pytest.mark.parametrize("earn_end, instance_end", [
+    (None, None), (-US, None), (timedelta(0), None), (None, -US), (None, timedelta(0)), (US, DAY), (DAY, US),
+    (timedelta(0), DAY),
+])
+def test_time_may_move_exactly_when_some_state_moves(earn_end, instance_end):
+    """The hot progress read logs its call beforehand only where time_may_move says nothing can move."""
+    ends = {"earn_ends_at": None if earn_end is None else NOW + earn_end,
+            "expires_at": None if instance_end is None else NOW + instance_end}
+    moves = {(state, instance_state): rules.time_move(state, instance_state, now=NOW, **ends)
+             for state, instance_state in itertools.product(State, State)}
+    assert rules.time_may_move(now=NOW, **ends) is any(move is not None for move in moves.values())
+
+
 def test_no_end_never_moves():
     assert rules.time_move(State.ACTIVE, State.ACTIVE, now=NOW, earn_ends_at=None, expires_at=None) is None
