@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper
+from psycopg.types.datetime import TimestamptzLoader
 
 _PLACEHOLDER = re.compile(r"%%|%s")
 _NEVER = 2**31
@@ -41,7 +42,8 @@ def _prepared(sql: str, params: Sequence[Any], *, all_rows: bool) -> list[tuple]
         # Django turns psycopg's automatic preparing off (None), which also refuses explicit prepares; a
         # threshold never reached keeps automatic preparing off and lets ``prepare=True`` through.
         raw.prepare_threshold = _NEVER
-    with connection.wrap_database_errors, psycopg.Cursor(raw) as cursor:
+    cursor = _cursor(raw)
+    with connection.wrap_database_errors:
         if connection.queries_logged:
             logged = psycopg.ClientCursor(raw).mogrify(sql, params)
             with CursorDebugWrapper(cursor, connection).debug_sql(logged):
@@ -52,6 +54,22 @@ def _prepared(sql: str, params: Sequence[Any], *, all_rows: bool) -> list[tuple]
             return cursor.fetchall()
         row = cursor.fetchone()
         return [] if row is None else [row]
+
+
+def _cursor(raw: psycopg.Connection) -> psycopg.Cursor:
+    """The connection's cursor for the prepared statements, made once per connection.
+
+    Its timestamptz values load with psycopg's own loader (compiled, with the ``psycopg[binary]`` package) rather
+    than Django's (Python, for its time zone): about 15 µs a value less, and a hot statement reads a dozen. Both
+    give the same instant; this one's zone is the connection's, which Django sets to UTC.
+    """
+    held = getattr(connection, "_prepared_cursor", None)
+    if held is not None and held[0] is raw:
+        return held[1]
+    cursor = psycopg.Cursor(raw)
+    cursor.adapters.register_loader("timestamptz", TimestamptzLoader)  # the compiled one, when installed
+    connection._prepared_cursor = (raw, cursor)
+    return cursor
 
 
 def inline(sql: str, params: Sequence[Any], *, keep: frozenset[int] = frozenset()) -> str:

@@ -8,7 +8,8 @@ behaviour with a voucher and moves no state; a replay; a progress read.
 
 1. ``read``: the customer with its tags, its participation and progress rows, whether it has completions, the
    reference's record if there is one, ids for the event and its interaction. No lock. A replay (and a progress
-   read) writes its interaction in this same statement and answers from what it read.
+   read) writes its interaction in this same statement and answers from what it read; that log is its only
+   write, so it commits without waiting for the disk (``READ_LOGGED_ASYNCHRONOUSLY``).
 2. The rules decide on what was read, and the answer (with the event's id) is built.
 3. ``write`` / ``write_completion``, one statement, atomic on its own: lock the participation if its state is
    still the one read, lock the progress row if its values still are (or check there is still none), pick a
@@ -38,7 +39,13 @@ from incentives.models import Voucher
 from incentives.services.awards import VOUCHER_COLUMNS, frontier, note_awarded, pick_sql
 from interactions.models import IdempotencyRecord
 from interactions.services.idempotency import Written
-from interactions.services.log import InteractionDraft, insert_interaction_sql, interaction_ids, replayed_message
+from interactions.services.log import (
+    READ_LOGGED_ASYNCHRONOUSLY,
+    InteractionDraft,
+    insert_interaction_sql,
+    interaction_ids,
+    replayed_message,
+)
 
 from .. import rules
 from ..models import Behavior, BehaviorProgress, Completion, Customer, Event, Participation
@@ -82,7 +89,9 @@ def read(integration: Integration, external_id: str, *, reference: str | None = 
     logged, logged_params = "", []
     if log is not None:
         logged, logged_params = _logged(log, integration, external_id, reference, fingerprint)
-    rows = sql.fetchall(logged + _read_sql(bool(logged)), [
+    # Inside a caller's transaction the log commits with it, as that transaction does.
+    asynchronous = bool(logged) and not connection.in_atomic_block
+    rows = sql.fetchall(logged + _read_sql(bool(logged), asynchronous), [
         *logged_params, event_id, integration.pk, reference, campaign.organization_id, external_id, campaign.pk,
         is_test,
     ])
@@ -127,15 +136,18 @@ def _logged(draft: InteractionDraft, integration: Integration, external_id: str,
 
 
 @cache
-def _read_sql(logged: bool) -> str:
+def _read_sql(logged: bool, asynchronous: bool) -> str:
     qn = connection.ops.quote_name
 
     def columns(alias: str, names: tuple[str, ...], model) -> str:
         return ", ".join(f"{alias}.{qn(model._meta.get_field(name).column)}" for name in names)
 
     event_ids = f"pg_get_serial_sequence('{Event._meta.db_table}', 'id')"
+    wrote = "0"
+    if logged:
+        wrote = f"(SELECT count(*) FROM logged{f' WHERE {READ_LOGGED_ASYNCHRONOUSLY}' if asynchronous else ''})"
     return (
-        f"SELECT {'(SELECT count(*) FROM logged)' if logged else '0'}, "
+        f"SELECT {wrote}, "
         f"(SELECT CASE WHEN %s AND r.id IS NULL THEN ARRAY[nextval({event_ids}), {interaction_ids()}] END), "
         f"r.request_fingerprint, r.body, "
         f"{columns('c', _CUSTOMER, Customer)}, ct.tags, "

@@ -107,6 +107,15 @@ class InteractionDraft:
         return Interaction._base_manager.create(**self.values(http_status=http_status, voucher_id=voucher_id))
 
 
+# A condition, always true, that commits its statement's transaction asynchronously (PostgreSQL's
+# ``synchronous_commit = off``, for that transaction alone): the answer does not wait for the WAL to reach the
+# disk. Only for a statement whose one write is the log of a read (a progress read, a replayed answer), run under
+# autocommit: it hands nothing out and changes nothing else. A crash of the database server (not a lost
+# connection, nor a restart) within three times ``wal_writer_delay`` of the answer (600 ms by default) can lose
+# that row; a write that gives something keeps waiting for the disk.
+READ_LOGGED_ASYNCHRONOUSLY = "set_config('synchronous_commit', 'off', true) = 'off'"
+
+
 def replayed_message(reference: str) -> str:
     """What the interaction of a replayed write says."""
     return f"Replayed the first answer to reference {reference!r}."

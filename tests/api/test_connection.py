@@ -1,10 +1,15 @@
 """The key lookup is the request's first statement and stands in for Django's CONN_HEALTH_CHECKS probe."""
 
+from datetime import UTC, datetime, timedelta
+
 from django.db import connection
+from psycopg.postgres import types
+from psycopg.pq import Format
 
 from api.keys import integration_for_key
 from campaigns.models import Integration
 from campaigns.services.integrations import create_integration
+from core import sql
 from core.scoping import scopes_disabled
 
 from .conftest import award_body
@@ -47,3 +52,17 @@ def test_the_hot_statements_are_prepared_once_per_connection(setup, api):
     vaults = f'"incentives_voucher"."vault_id" IN ({setup.vault.pk}, {setup.test_vault.pk})'
     awards = [s for s in statements if s.startswith("WITH picked") and vaults in s]
     assert len(awards) == 2  # the first pick, then the pick from the frontier on
+
+
+def test_the_hot_statements_read_timestamps_as_the_orm_does(db):
+    """The hot statements' cursor loads timestamptz with psycopg's compiled loader, not Django's Python one: the
+    same instant, aware, in UTC (the connection's zone, which Django sets)."""
+    instant = datetime(2026, 3, 29, 1, 30, 15, 123456, tzinfo=UTC)
+    (read,) = sql.fetchone("SELECT %s::timestamptz", [instant])
+    assert read == instant and read.utcoffset() == timedelta(0)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT %s::timestamptz", [instant])
+        assert cursor.fetchone()[0] == read
+    loader = sql._cursor(connection.connection).adapters.get_loader(types["timestamptz"].oid, Format.TEXT)
+    assert loader.__module__.startswith("psycopg_binary")  # the compiled one
+    assert sql._cursor(connection.connection) is sql._cursor(connection.connection)  # made once per connection

@@ -21,8 +21,9 @@ from incentives.models import Voucher
 from incentives.services.awards import OutOfVouchers
 from incentives.services.vouchers import linked_vault_ids
 from interactions.models import IdempotencyRecord, Interaction
+from interactions.services.log import READ_LOGGED_ASYNCHRONOUSLY
 
-from .conftest import VOUCHER, behavior, run_concurrently
+from .conftest import VOUCHER, behavior, draft, run_concurrently
 from .test_concurrency import event_call
 
 pytestmark = pytest.mark.usefixtures("unscoped")
@@ -86,6 +87,37 @@ def test_a_replay_and_a_progress_read_are_one_statement(counting):
     assert len(sql) == 1 and again.replayed and as_json(again.value) == as_json(first.value)
     view, sql = statements(lambda: read_participation(integration, "ann"))
     assert len(sql) == 1 and as_json(view) == as_json(first.value.participation)
+
+
+def synchronous_commit() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_a_replay_and_a_progress_read_commit_their_log_without_waiting_for_the_disk(counting):
+    """Under autocommit, as the API runs them, the one statement of a replay or a progress read, whose one write is
+    its log, commits asynchronously: the log row is there, and the connection's own setting is as it was."""
+    integration = counting.live
+    counting.event("ann", "visit", reference="second", integration=integration)
+    calls = {
+        "replay": lambda: counting.event("ann", "visit", reference="second", integration=integration),
+        "progress read": lambda: read_participation(integration, "ann", draft=draft(integration, "lookup", 200)),
+    }
+    for name, call in calls.items():
+        logged = Interaction._base_manager.count()
+        _, sql = statements(call)
+        assert len(sql) == 1 and READ_LOGGED_ASYNCHRONOUSLY in sql[0], name
+        assert Interaction._base_manager.count() == logged + 1, name
+        assert synchronous_commit() == "on", name  # the statement's own transaction alone
+
+
+def test_a_progress_read_inside_a_transaction_commits_its_log_with_it(counting):
+    """Inside a caller's transaction (the test's own here) the read leaves the commit as it is: synchronous."""
+    read_participation(counting.live, "ann", draft=draft(counting.live, "lookup", 200))
+    assert synchronous_commit() == "on"
+    assert Interaction._base_manager.filter(kind="lookup").count() == 1
 
 
 def test_the_write_changes_nothing_when_another_event_counted_since_the_read(counting, monkeypatch):
