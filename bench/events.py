@@ -250,25 +250,44 @@ def record_replays(key: str) -> None:
 def explain_event(bench: Bench, customer: str, event_name: str, wanted: dict, tags: tuple[str, ...] = ()) -> str:
     """One event run in-process with its statements captured and rolled back, then EXPLAIN (ANALYZE, BUFFERS) of
     the ``wanted`` ones (name → test of the SQL) as it ran them, each in a transaction rolled back."""
+    from engagement.services.customers import CustomerIn
+    from engagement.services.events import record_event
+    from interactions.models import Interaction
+
+    tagged = f" with the new tag {tags[0]!r}" if tags else ""
+    return _explained(
+        bench, Interaction.Kind.EVENT, f"A {event_name} event for {customer}{tagged}", wanted,
+        lambda integration, draft: record_event(
+            integration, customer=CustomerIn(customer, tags=tags), event_name=event_name, occurred_at=None,
+            reference=f"explain-{time.time_ns()}", draft=draft,
+        ),
+    )
+
+
+def explain_progress(bench: Bench, customer: str) -> str:
+    """A progress read, as ``explain_event`` runs an event."""
+    from engagement.services.participations import read_participation
+    from interactions.models import Interaction
+
+    return _explained(bench, Interaction.Kind.LOOKUP, f"A progress read of {customer}", PROGRESS,
+                      lambda integration, draft: read_participation(integration, customer, draft=draft))
+
+
+def _explained(bench: Bench, kind: str, what: str, wanted: dict, call) -> str:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
     from campaigns.models import Integration
-    from engagement.services.customers import CustomerIn
-    from engagement.services.events import record_event
-    from interactions.models import Interaction
     from interactions.services.log import InteractionDraft
 
     integration = Integration._base_manager.select_related("campaign__organization").get(pk=bench.integration_id)
-    draft = InteractionDraft(integration=integration, kind=Interaction.Kind.EVENT, success_status=201)
+    draft = InteractionDraft(integration=integration, kind=kind, success_status=201)
     with transaction.atomic(), CaptureQueriesContext(connection) as captured:
-        record_event(integration, customer=CustomerIn(customer, tags=tags), event_name=event_name, occurred_at=None,
-                     reference=f"explain-{time.time_ns()}", draft=draft)
+        call(integration, draft)
         transaction.set_rollback(True)
     statements = [query["sql"] for query in captured.captured_queries
                   if not query["sql"].startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
-    tagged = f" with the new tag {tags[0]!r}" if tags else ""
-    out = [f"A {event_name} event for {customer}{tagged} runs {len(statements)} statements (besides BEGIN and COMMIT):"]
+    out = [f"{what} runs {len(statements)} statements (besides BEGIN and COMMIT):"]
     out += [f"  {index + 1:2}. {sql[:150]}" for index, sql in enumerate(statements)]
     for name, matches in wanted.items():
         sql = next((sql for sql in statements if matches(sql)), None)
@@ -293,6 +312,10 @@ HOT_COMPLETION = {
     "the hot path's completing write (as above, and the voucher's pick and award, the completion)":
         lambda sql: sql.startswith("WITH locked AS"),
 }
+PROGRESS = {
+    "the progress read (the customer and the participation from their unique indexes, the progress rows, the log)":
+        lambda sql: "LEFT JOIN engagement_customer c" in sql,
+}
 GENERAL = {
     "the participation lock": lambda sql: sql.startswith('SELECT "engagement_participation"') and "FOR UPDATE" in sql,
     "the progress update": lambda sql: sql.startswith('UPDATE "engagement_behaviorprogress"'),
@@ -301,12 +324,13 @@ GENERAL = {
 
 
 def explain_plans(bench: Bench) -> str:
-    """A counting and a completing event on the hot path, and a counting one on the general path (it adds a tag,
-    so it takes the customer's and the participation's locks)."""
+    """A counting and a completing event on the hot path, a counting one on the general path (it adds a tag, so it
+    takes the customer's and the participation's locks), and a progress read."""
     return "\n\n".join([
         explain_event(bench, f"c-{CUSTOMERS // 2 + 7}", "visit", HOT),
         explain_event(bench, f"c-{CUSTOMERS - 3}", "signup", HOT_COMPLETION),
         explain_event(bench, f"c-{CUSTOMERS - 5}", "visit", GENERAL, tags=("explained",)),
+        explain_progress(bench, f"c-{CUSTOMERS // 2 + 11}"),
     ])
 
 

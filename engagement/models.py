@@ -41,7 +41,7 @@ def _window_check(name: str, field: str) -> models.CheckConstraint:
 
 class Customer(models.Model):
     # Found by (organization, external_id): the unique index serves the organization's lookups too. On PostgreSQL
-    # it also carries id, email and mobile (migration 0005), so the API reads a customer from the index alone.
+    # it also carries id, email and mobile (migration 0005), so a hot read takes the customer from the index alone.
     organization = models.ForeignKey(
         "accounts.Organization", on_delete=models.CASCADE, related_name="customers", db_index=False
     )
@@ -195,7 +195,8 @@ class Behavior(models.Model):
 class Participation(models.Model):
     """004's instance: one customer's part in one campaign (test keys make test participations)."""
 
-    # participation_unique (campaign, customer, is_test) serves the campaign's lookups.
+    # participation_unique (campaign, customer, is_test) serves the campaign's lookups; on PostgreSQL it also
+    # carries what a progress read answers from (migration 0005).
     campaign = models.ForeignKey("campaigns.Campaign", on_delete=models.CASCADE, related_name="participations",
                                  db_index=False)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="participations")

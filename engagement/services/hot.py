@@ -9,7 +9,8 @@ behaviour with a voucher and moves no state; a replay; a progress read.
 1. ``read``: the customer with its tags, its participation and progress rows, whether it has completions, the
    reference's record if there is one, ids for the event and its interaction. No lock. A replay (and a progress
    read) writes its interaction in this same statement and answers from what it read; that log is its only
-   write, so it commits without waiting for the disk (``READ_LOGGED_ASYNCHRONOUSLY``).
+   write, so it commits without waiting for the disk (``READ_LOGGED_ASYNCHRONOUSLY``). A progress read takes
+   the customer and the participation from their unique indexes alone (they carry what it answers from).
 2. The rules decide on what was read, and the answer (with the event's id) is built.
 3. ``write`` / ``write_completion``, one statement, atomic on its own: lock the participation if its state is
    still the one read, lock the progress row if its values still are (or check there is still none), pick a
@@ -54,6 +55,11 @@ from .customers import CustomerIn
 
 _CUSTOMER = ("id", "email", "mobile")
 _PARTICIPATION = tuple(field.attname for field in Participation._meta.concrete_fields)
+# What a progress read answers from, in the model's order: the unique index carries it (migration 0005).
+_PARTICIPATION_ANSWERED = tuple(
+    name for name in _PARTICIPATION if name in {"id", "campaign_id", "customer_id", "is_test", "opted_in", "state",
+                                                "instance_state"}
+)
 _PROGRESS = tuple(field.attname for field in BehaviorProgress._meta.concrete_fields)
 _PROGRESS_VALUES = ("progress", "achieved", "period_index", "achieved_in_period", "last_counted_at", "counted")
 
@@ -78,12 +84,13 @@ def enabled() -> bool:
 
 
 def read(integration: Integration, external_id: str, *, reference: str | None = None, fingerprint: str = "",
-         event_id: bool = False, log: InteractionDraft | None = None) -> Standing:
+         event_id: bool = False, log: InteractionDraft | None = None, answer_only: bool = False) -> Standing:
     """One statement, no lock: the customer's standing in the key's campaign, the reference's record, and with
     ``event_id`` ids for the event and its interaction; when the reference has a record, that record alone.
     With ``log``, the same statement writes the draft's interaction as a 200 when there is something to answer
     from what it reads: for an event, a replay (its reference kept for this very request, ``fingerprint``); for
-    a progress read, the customer."""
+    a progress read, the customer. With ``answer_only`` (a progress read) the participation comes with only the
+    fields its answer needs, the others deferred."""
     campaign = integration.campaign
     is_test = integration.status == Integration.Status.TEST
     logged, logged_params = "", []
@@ -91,14 +98,15 @@ def read(integration: Integration, external_id: str, *, reference: str | None = 
         logged, logged_params = _logged(log, integration, external_id, reference, fingerprint)
     # Inside a caller's transaction the log commits with it, as that transaction does.
     asynchronous = bool(logged) and not connection.in_atomic_block
-    rows = sql.fetchall(logged + _read_sql(bool(logged), asynchronous), [
+    fields = _PARTICIPATION_ANSWERED if answer_only else _PARTICIPATION
+    rows = sql.fetchall(logged + _read_sql(bool(logged), asynchronous, fields), [
         *logged_params, event_id, integration.pk, reference, campaign.organization_id, external_id, campaign.pk,
         is_test,
     ])
     first = rows[0]
     wrote, ids, kept_fingerprint, body, customer_id, email, mobile, tags = first[:_HEAD]
     event, interaction = ids or (None, None)
-    participation_values = first[_HEAD:_HEAD + len(_PARTICIPATION)]
+    participation_values = first[_HEAD:_HEAD + len(fields)]
     standing = Standing(None, list(tags or []), None, {}, bool(first[-1]),
                         None if kept_fingerprint is None else (kept_fingerprint, body), event, interaction)
     if wrote:
@@ -108,9 +116,9 @@ def read(integration: Integration, external_id: str, *, reference: str | None = 
                                      external_id=external_id, email=email, mobile=mobile)
         standing.customer._state.adding = False
     if participation_values[0] is not None:
-        standing.participation = Participation.from_db("default", _PARTICIPATION, participation_values)
+        standing.participation = Participation.from_db("default", fields, participation_values)
         for row in rows:
-            values = row[_HEAD + len(_PARTICIPATION):-1]
+            values = row[_HEAD + len(fields):-1]
             if values[0] is not None:
                 progress = BehaviorProgress.from_db("default", _PROGRESS, values)
                 standing.rows[progress.behavior_id] = progress
@@ -136,7 +144,7 @@ def _logged(draft: InteractionDraft, integration: Integration, external_id: str,
 
 
 @cache
-def _read_sql(logged: bool, asynchronous: bool) -> str:
+def _read_sql(logged: bool, asynchronous: bool, participation: tuple[str, ...]) -> str:
     qn = connection.ops.quote_name
 
     def columns(alias: str, names: tuple[str, ...], model) -> str:
@@ -151,7 +159,7 @@ def _read_sql(logged: bool, asynchronous: bool) -> str:
         f"(SELECT CASE WHEN %s AND r.id IS NULL THEN ARRAY[nextval({event_ids}), {interaction_ids()}] END), "
         f"r.request_fingerprint, r.body, "
         f"{columns('c', _CUSTOMER, Customer)}, ct.tags, "
-        f"{columns('p', _PARTICIPATION, Participation)}, {columns('bp', _PROGRESS, BehaviorProgress)}, pc.has "
+        f"{columns('p', participation, Participation)}, {columns('bp', _PROGRESS, BehaviorProgress)}, pc.has "
         f"FROM (SELECT 1) AS one "
         f"LEFT JOIN {IdempotencyRecord._meta.db_table} r ON r.integration_id = %s AND r.reference = %s "
         # A reference already recorded needs nothing else: a replay answers from it, anything else is the

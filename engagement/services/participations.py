@@ -214,7 +214,8 @@ def read_participation(integration: Integration, external_id: str, *, now: datet
     if hot.enabled():  # one statement, unless time has moved the participation since the last roll
         # The read logs the call as answered (200) only while time can move nothing: past an end the general path
         # may run after it, and its answer (a failure too) is logged as it is.
-        standing = hot.read(integration, external_id, log=None if ctx.time_may_move(at) else draft)
+        standing = hot.read(integration, external_id, log=None if ctx.time_may_move(at) else draft,
+                            answer_only=True)
         if standing.customer is None:
             raise unknown_customer()
         found = standing.participation

@@ -120,6 +120,21 @@ def test_a_progress_read_inside_a_transaction_commits_its_log_with_it(counting):
     assert Interaction._base_manager.filter(kind="lookup").count() == 1
 
 
+def test_the_unique_indexes_a_progress_read_finds_its_rows_by_carry_what_it_reads(db):
+    """So PostgreSQL answers it from the indexes alone (the bench prints the plan: index-only scans)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN "
+                       "('customer_external_id_unique_in_org', 'participation_unique')")
+        definitions = dict(cursor.fetchall())
+    assert definitions["customer_external_id_unique_in_org"].endswith(
+        "(organization_id, external_id) INCLUDE (id, email, mobile)"
+    )
+    assert definitions["participation_unique"].endswith(
+        "(campaign_id, customer_id, is_test) INCLUDE (id, opted_in, state, instance_state)"
+    )
+    assert all(definition.startswith("CREATE UNIQUE INDEX") for definition in definitions.values())
+
+
 def test_the_write_changes_nothing_when_another_event_counted_since_the_read(counting, monkeypatch):
     """Another request counts between this one's read and its write: the write finds the progress changed,
     writes nothing, and the general path counts this event on top of the other."""
