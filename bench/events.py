@@ -256,7 +256,7 @@ def explain_event(bench: Bench, customer: str, event_name: str, wanted: dict, ta
 
     tagged = f" with the new tag {tags[0]!r}" if tags else ""
     return _explained(
-        bench, Interaction.Kind.EVENT, f"A {event_name} event for {customer}{tagged}", wanted,
+        bench, Interaction.Kind.EVENT, 201, f"A {event_name} event for {customer}{tagged}", wanted,
         lambda integration, draft: record_event(
             integration, customer=CustomerIn(customer, tags=tags), event_name=event_name, occurred_at=None,
             reference=f"explain-{time.time_ns()}", draft=draft,
@@ -269,11 +269,11 @@ def explain_progress(bench: Bench, customer: str) -> str:
     from engagement.services.participations import read_participation
     from interactions.models import Interaction
 
-    return _explained(bench, Interaction.Kind.LOOKUP, f"A progress read of {customer}", PROGRESS,
+    return _explained(bench, Interaction.Kind.LOOKUP, 200, f"A progress read of {customer}", PROGRESS,
                       lambda integration, draft: read_participation(integration, customer, draft=draft))
 
 
-def _explained(bench: Bench, kind: str, what: str, wanted: dict, call) -> str:
+def _explained(bench: Bench, kind: str, success_status: int, what: str, wanted: dict, call) -> str:
     from django.db import connection, transaction
     from django.test.utils import CaptureQueriesContext
 
@@ -281,7 +281,7 @@ def _explained(bench: Bench, kind: str, what: str, wanted: dict, call) -> str:
     from interactions.services.log import InteractionDraft
 
     integration = Integration._base_manager.select_related("campaign__organization").get(pk=bench.integration_id)
-    draft = InteractionDraft(integration=integration, kind=kind, success_status=201)
+    draft = InteractionDraft(integration=integration, kind=kind, success_status=success_status)
     with transaction.atomic(), CaptureQueriesContext(connection) as captured:
         call(integration, draft)
         transaction.set_rollback(True)

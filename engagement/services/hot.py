@@ -153,7 +153,8 @@ def _read_sql(logged: bool, asynchronous: bool, participation: tuple[str, ...]) 
     event_ids = f"pg_get_serial_sequence('{Event._meta.db_table}', 'id')"
     wrote = "0"
     if logged:
-        wrote = f"(SELECT count(*) FROM logged{f' WHERE {READ_LOGGED_ASYNCHRONOUSLY}' if asynchronous else ''})"
+        condition = f" WHERE {READ_LOGGED_ASYNCHRONOUSLY}" if asynchronous else ""
+        wrote = f"(SELECT count(*) FROM logged{condition})"
     return (
         f"SELECT {wrote}, "
         f"(SELECT CASE WHEN %s AND r.id IS NULL THEN ARRAY[nextval({event_ids}), {interaction_ids()}] END), "

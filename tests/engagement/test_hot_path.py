@@ -4,6 +4,7 @@ general path, which decides again under the lock: nothing lost, nothing counted 
 
 import dataclasses
 import json
+import re
 from collections import Counter
 
 import pytest
@@ -133,6 +134,11 @@ def test_the_unique_indexes_a_progress_read_finds_its_rows_by_carry_what_it_read
         "(campaign_id, customer_id, is_test) INCLUDE (id, opted_in, state, instance_state)"
     )
     assert all(definition.startswith("CREATE UNIQUE INDEX") for definition in definitions.values())
+    # What the read takes is what the indexes carry: a field added to the read must be added to its index too.
+    for index, read in (("customer_external_id_unique_in_org", hot._CUSTOMER),
+                        ("participation_unique", hot._PARTICIPATION_ANSWERED)):
+        carried = set(re.findall(r"\w+", definitions[index].partition(" USING btree ")[2])) - {"INCLUDE"}
+        assert set(read) <= carried, (index, set(read) - carried)
 
 
 def test_the_write_changes_nothing_when_another_event_counted_since_the_read(counting, monkeypatch):
