@@ -131,7 +131,7 @@ def opt_customer_out(request, external_id: ExternalId = CustomerId, payload: Cus
     "after the campaign ended; a known customer without one gets its derived state and `instance: null`. An "
     "unknown customer is `not_found`.",
 )
-@records(Interaction.Kind.LOOKUP)
+@records(Interaction.Kind.LOOKUP, checks_key=True)
 def get_progress(request, external_id: ExternalId = CustomerId):
     view = read_participation(request.auth, external_id, draft=request.interaction_draft)
     return rendered(200, "participation", participation_entity(view))

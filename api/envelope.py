@@ -122,13 +122,15 @@ def answers(
 View = TypeVar("View", bound=Callable)
 
 
-def records(kind: str, *, created: bool = False) -> Callable[[View], View]:
+def records(kind: str, *, created: bool = False, checks_key: bool = False) -> Callable[[View], View]:
     """Names the kind of interaction (``interactions.Interaction.Kind``) an API operation writes, and whether
-    its success creates something (201; a replay of it answers 200)."""
+    its success creates something (201; a replay of it answers 200). ``checks_key``: its first statement checks
+    the key's last lookup (``core.keys``), so it may run on it."""
 
     def mark(view: View) -> View:
         view.interaction_kind = kind
         view.success_status = 201 if created else 200
+        view.checks_key = checks_key
         return view
 
     return mark

@@ -99,7 +99,7 @@ TO_CUSTOMER = "$response.body#/event/participation/customer/external_id"
     "completion gives the behaviour's reward; with its stock empty the whole event is refused (409) and nothing "
     "advances. `?dry_run=true` answers what would happen (200, `dry_run` true) and changes nothing.",
 )
-@records(Interaction.Kind.EVENT, created=True)
+@records(Interaction.Kind.EVENT, created=True, checks_key=True)
 def create_event(request, payload: EventIn, dry_run: bool = Query(False, description="Only say what would happen.")):
     sent = payload.customer
     customer = CustomerIn(sent.external_id, sent.email or "", sent.mobile or "", tuple(sent.tags))

@@ -4,6 +4,10 @@ Every operation runs through ``answer``: it finds the integration from the beare
 interaction), opens the key's organization scope, refuses revoked keys and keys over their rate, runs
 the operation, writes the request's one interaction unless the operation's own transaction did, and
 puts ``X-Request-Id`` on the answer. Errors become the design's envelope in one place each.
+
+An operation marked ``@records(..., checks_key=True)`` runs on the key's last lookup in this process, which its
+first statement checks (``core.keys``): the answer stands only once that check passed, else the request runs
+again on a fresh lookup, as any other.
 """
 
 import json
@@ -18,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured, RequestDataTooBig
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import re_path
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI
 from ninja.errors import HttpError
@@ -26,6 +31,7 @@ from ninja.security import HttpBearer
 
 from campaigns.models import Integration
 from core.errors import DomainError, NotFound
+from core.keys import StaleKey
 from core.scoping import organization_scope
 from interactions.models import Interaction
 from interactions.services.log import InteractionDraft, Redeemer
@@ -35,7 +41,7 @@ from .campaign import router as campaign_router
 from .customers import router as customers_router
 from .envelope import status_of
 from .events import router as events_router
-from .keys import RateLimited, Unauthorized, admit, integration_and_requests
+from .keys import RateLimited, Unauthorized, admit, integration_and_requests, integration_for_key, note_key_used
 from .pools import router as pools_router
 
 logger = logging.getLogger(__name__)
@@ -125,6 +131,7 @@ def answer(run):
     if kind is None:
         raise ImproperlyConfigured(f"API operation {view.__name__} must name its interaction kind with @records().")
     success_status = view.success_status
+    checks_key = view.checks_key
 
     @wraps(run)
     def handle(request: HttpRequest, *args, **kwargs) -> HttpResponse:
@@ -132,7 +139,7 @@ def answer(run):
         request_id = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
         try:
             response = _answer(request, run, args, kwargs, kind=kind, success_status=success_status,
-                               request_id=request_id, started=started)
+                               request_id=request_id, started=started, checks_key=checks_key)
         except Exception as error:  # the database failed outside the operation (key lookup, the log itself)
             logger.exception("API request failed (request id %s)", request_id)
             response = error_response(unexpected(error))
@@ -143,24 +150,50 @@ def answer(run):
 
 
 def _answer(
-    request: HttpRequest, run, args, kwargs, *, kind: str, success_status: int, request_id: str, started: float
+    request: HttpRequest, run, args, kwargs, *, kind: str, success_status: int, request_id: str, started: float,
+    checks_key: bool,
 ) -> HttpResponse:
-    integration, requests = integration_and_requests(_bearer_token(request))
+    key = _bearer_token(request)
+    integration, requests = integration_and_requests(key, last_lookup_will_do=checks_key)
     if integration is None:
         return error_response(Unauthorized("Send a valid integration key: Authorization: Bearer <key>."))
+    call = (request, run, args, kwargs, kind, success_status, request_id, started)
+    if getattr(integration, "key_check", None) is None:
+        return _served(*call, integration, requests)
+    try:
+        return _served(*call, integration, requests)
+    except StaleKey:  # the key changed since this process looked it up: nothing was written
+        integration = integration_for_key(key)
+        if integration is None:
+            return error_response(Unauthorized("Send a valid integration key: Authorization: Bearer <key>."))
+        return _served(*call, integration, requests)
+
+
+def _served(request: HttpRequest, run, args, kwargs, kind: str, success_status: int, request_id: str,
+            started: float, integration: Integration, requests) -> HttpResponse:
     draft = InteractionDraft(integration=integration, kind=kind, success_status=success_status,
                              request_id=request_id, started=started)
     request.interaction_draft = draft
+    check = getattr(integration, "key_check", None)
     with organization_scope(integration.campaign.organization):
         try:
-            admit(integration, requests)
+            admit(integration, requests, note_use=check is None)
         except DomainError as error:
+            if check is not None:
+                raise StaleKey from error  # a refusal is decided on a fresh lookup
             response = on_domain_error(request, error)
         except Exception as error:  # noqa: BLE001  (the key's bookkeeping failed: answered and logged as any call)
             response = on_unexpected(request, error)
         else:
             refusal = _body_refusal(request)
             response = on_domain_error(request, refusal) if refusal else run(request, *args, **kwargs)
+        if check is not None:
+            if not check.passed:  # answered before any statement checked the key (refused, invalid): afresh
+                raise StaleKey
+            try:
+                note_key_used(integration, timezone.now())
+            except Exception:  # bookkeeping after the answer was written: the answer stands
+                logger.exception("Noting the key's use failed (request id %s)", request_id)
         if not draft.written:
             if draft.redeemer is None and draft.outcome != Interaction.Outcome.SUCCESS:
                 draft.redeemer = _redeemer_from_body(request)
@@ -306,6 +339,11 @@ def not_found(request: HttpRequest, *args, **kwargs) -> HttpResponse:
     response = error_response(NotFound("No such path in this API."))
     response[REQUEST_ID_HEADER] = request.headers.get(REQUEST_ID_HEADER) or uuid.uuid4().hex
     return response
+
+
+@api.exception_handler(StaleKey)
+def on_stale_key(request: HttpRequest, error: StaleKey) -> HttpResponse:
+    raise error  # out of the operation, to ``_answer``, which runs the request again
 
 
 @api.exception_handler(Http404)

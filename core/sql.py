@@ -11,16 +11,17 @@ A pooler in front of PostgreSQL must keep prepared statements working (PgBouncer
 """
 
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import psycopg
-from django.db import connection
+from django.db import InterfaceError, OperationalError, connection
 from django.db.backends.utils import CursorDebugWrapper
 from psycopg.types.datetime import TimestamptzLoader
 
 _PLACEHOLDER = re.compile(r"%%|%s")
 _NEVER = 2**31
+T = TypeVar("T")
 
 
 def fetchone(sql: str, params: Sequence[Any]) -> tuple | None:
@@ -32,6 +33,30 @@ def fetchone(sql: str, params: Sequence[Any]) -> tuple | None:
 def fetchall(sql: str, params: Sequence[Any]) -> list[tuple]:
     """Run ``sql`` as a prepared statement; all its rows."""
     return _prepared(sql, params, all_rows=True)
+
+
+def as_first_statement(run: Callable[[], T]) -> T:
+    """``run`` a request's first statement standing in for the CONN_HEALTH_CHECKS probe (a ``SELECT 1`` round
+    trip), which the hot paths' prepared statements skip.
+
+    Same outcome as the probe, without its round trip: a persistent connection that went bad is dropped and the
+    statement runs once more on a new one. Inside a transaction there is no probe and no retry.
+    """
+    probe_due = (
+        connection.connection is not None
+        and connection.health_check_enabled
+        and not connection.health_check_done
+        and not connection.in_atomic_block
+    )
+    if probe_due:
+        connection.health_check_done = True
+    try:
+        return run()
+    except (OperationalError, InterfaceError):
+        if not probe_due:
+            raise
+        connection.close()
+        return run()
 
 
 def _prepared(sql: str, params: Sequence[Any], *, all_rows: bool) -> list[tuple]:

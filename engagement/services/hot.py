@@ -35,6 +35,7 @@ from django.db import IntegrityError, connection, transaction
 
 from campaigns.models import Integration
 from core import sql
+from core.keys import StaleKey
 from core.plain import ExactJSONEncoder, plain
 from incentives.models import Voucher
 from incentives.services.awards import VOUCHER_COLUMNS, frontier, note_awarded, pick_sql
@@ -93,18 +94,27 @@ def read(integration: Integration, external_id: str, *, reference: str | None = 
     fields its answer needs, the others deferred."""
     campaign = integration.campaign
     is_test = integration.status == Integration.Status.TEST
+    check = getattr(integration, "key_check", None)
+    if check is not None and check.passed:
+        check = None
     logged, logged_params = "", []
     if log is not None:
-        logged, logged_params = _logged(log, integration, external_id, reference, fingerprint)
+        logged, logged_params = _logged(log, integration, external_id, reference, fingerprint, checked=bool(check))
     # Inside a caller's transaction the log commits with it, as that transaction does.
     asynchronous = bool(logged) and not connection.in_atomic_block
     fields = _PARTICIPATION_ANSWERED if answer_only else _PARTICIPATION
-    rows = sql.fetchall(logged + _read_sql(bool(logged), asynchronous, fields), [
-        *logged_params, event_id, integration.pk, reference, campaign.organization_id, external_id, campaign.pk,
-        is_test,
-    ])
+    statement = _read_sql(logged, asynchronous, fields, check.sql if check else "")
+    params = [*(check.params if check else []), *logged_params, event_id, integration.pk, reference,
+              campaign.organization_id, external_id, campaign.pk, is_test]
+    if check is None:
+        rows = sql.fetchall(statement, params)
+    else:  # the request's first statement (the key is not looked up before it)
+        rows = sql.as_first_statement(lambda: sql.fetchall(statement, params))
+        if not rows[0][0]:
+            raise StaleKey
+        check.passed = True
     first = rows[0]
-    wrote, ids, kept_fingerprint, body, customer_id, email, mobile, tags = first[:_HEAD]
+    _, wrote, ids, kept_fingerprint, body, customer_id, email, mobile, tags = first[:_HEAD]
     event, interaction = ids or (None, None)
     participation_values = first[_HEAD:_HEAD + len(fields)]
     standing = Standing(None, list(tags or []), None, {}, bool(first[-1]),
@@ -125,12 +135,13 @@ def read(integration: Integration, external_id: str, *, reference: str | None = 
     return standing
 
 
-_HEAD = 8  # the columns before the participation's
+_HEAD = 9  # the columns before the participation's
 
 
 def _logged(draft: InteractionDraft, integration: Integration, external_id: str, reference: str | None,
-            fingerprint: str) -> tuple[str, list[Any]]:
-    """``WITH logged AS (INSERT the draft's interaction … FROM what answers it)`` and its parameters."""
+            fingerprint: str, *, checked: bool) -> tuple[str, list[Any]]:
+    """``logged AS (INSERT the draft's interaction … FROM what answers it)`` and its parameters; ``checked``:
+    only while the key checks."""
     if reference is None:  # a progress read: answered when the customer is known
         source = "engagement_customer c WHERE c.organization_id = %s AND c.external_id = %s"
         where = [integration.campaign.organization_id, external_id]
@@ -139,12 +150,15 @@ def _logged(draft: InteractionDraft, integration: Integration, external_id: str,
         source = (f"{IdempotencyRecord._meta.db_table} r WHERE r.integration_id = %s AND r.reference = %s "
                   f"AND r.request_fingerprint = %s AND r.body IS NOT NULL")
         where = [integration.pk, reference, fingerprint]
+    if checked:
+        source += " AND (SELECT current FROM checked)"
     params = draft.insert_params(http_status=200)
-    return f"WITH logged AS ({insert_interaction_sql(source, 'NULL::bigint')}) ", [*params, *where]
+    return f"logged AS ({insert_interaction_sql(source, 'NULL::bigint')})", [*params, *where]
 
 
 @cache
-def _read_sql(logged: bool, asynchronous: bool, participation: tuple[str, ...]) -> str:
+def _read_sql(logged: str, asynchronous: bool, participation: tuple[str, ...], check: str) -> str:
+    """The read, after ``checked`` (the key's ``check``, when there is one) and ``logged`` (when given) CTEs."""
     qn = connection.ops.quote_name
 
     def columns(alias: str, names: tuple[str, ...], model) -> str:
@@ -155,8 +169,11 @@ def _read_sql(logged: bool, asynchronous: bool, participation: tuple[str, ...]) 
     if logged:
         condition = f" WHERE {READ_LOGGED_ASYNCHRONOUSLY}" if asynchronous else ""
         wrote = f"(SELECT count(*) FROM logged{condition})"
+    ctes = [f"checked AS (SELECT {check} AS current)"] if check else []
+    ctes += [logged] if logged else []
     return (
-        f"SELECT {wrote}, "
+        (f"WITH {', '.join(ctes)} " if ctes else "")
+        + f"SELECT {'(SELECT current FROM checked)' if check else 'TRUE'}, {wrote}, "
         f"(SELECT CASE WHEN %s AND r.id IS NULL THEN ARRAY[nextval({event_ids}), {interaction_ids()}] END), "
         f"r.request_fingerprint, r.body, "
         f"{columns('c', _CUSTOMER, Customer)}, ct.tags, "

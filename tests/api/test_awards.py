@@ -335,7 +335,7 @@ def test_an_unexpected_error_before_the_award_is_internal_error_too(setup, api, 
 def test_the_database_failing_before_the_operation_is_service_unavailable_with_its_request_id(
     setup, api, monkeypatch
 ):
-    def database_down(key):
+    def database_down(key, **options):
         raise OperationalError("connection refused")
 
     monkeypatch.setattr("api.main.integration_and_requests", database_down)
@@ -356,7 +356,7 @@ def test_the_database_failing_in_the_keys_bookkeeping_is_service_unavailable_and
 
 
 def test_a_failure_before_the_operation_is_internal_error_with_its_request_id(setup, api, monkeypatch):
-    def broken(key):
+    def broken(key, **options):
         raise RuntimeError("a bug")
 
     monkeypatch.setattr("api.main.integration_and_requests", broken)
