@@ -155,18 +155,16 @@ def _answer(
 ) -> HttpResponse:
     key = _bearer_token(request)
     integration, requests = integration_and_requests(key, last_lookup_will_do=checks_key)
-    if integration is None:
-        return error_response(Unauthorized("Send a valid integration key: Authorization: Bearer <key>."))
     call = (request, run, args, kwargs, kind, success_status, request_id, started)
-    if getattr(integration, "key_check", None) is None:
-        return _served(*call, integration, requests)
     try:
-        return _served(*call, integration, requests)
-    except StaleKey:  # the key changed since this process looked it up: nothing was written
+        return _served(*call, integration, requests) if integration else _unauthorized()
+    except StaleKey:  # run on the key's last lookup, which has changed since: nothing was written
         integration = integration_for_key(key)
-        if integration is None:
-            return error_response(Unauthorized("Send a valid integration key: Authorization: Bearer <key>."))
-        return _served(*call, integration, requests)
+        return _served(*call, integration, requests) if integration else _unauthorized()
+
+
+def _unauthorized() -> HttpResponse:
+    return error_response(Unauthorized("Send a valid integration key: Authorization: Bearer <key>."))
 
 
 def _served(request: HttpRequest, run, args, kwargs, kind: str, success_status: int, request_id: str,

@@ -11,6 +11,8 @@ behaviour with a voucher and moves no state; a replay; a progress read.
    read) writes its interaction in this same statement and answers from what it read; that log is its only
    write, so it commits without waiting for the disk (``READ_LOGGED_ASYNCHRONOUSLY``). A progress read takes
    the customer and the participation from their unique indexes alone (they carry what it answers from).
+   Run on the key's last lookup (``core.keys``), it is the request's first statement and checks that lookup
+   too: it writes only when the key's rows are unchanged, else raises ``StaleKey`` having written nothing.
 2. The rules decide on what was read, and the answer (with the event's id) is built.
 3. ``write`` / ``write_completion``, one statement, atomic on its own: lock the participation if its state is
    still the one read, lock the progress row if its values still are (or check there is still none), pick a

@@ -145,3 +145,24 @@ def test_a_read_on_the_last_lookup_replaces_a_persistent_connection_that_went_ba
     assert read.status_code == 200 and not sql[-1].startswith(LOOKUP)
     assert connection.connection is not broken
     assert lookups() == [(200, ""), (200, "")]
+
+
+def test_a_dry_run_on_the_last_lookup_is_answered_on_a_fresh_one_and_logged_once(engage, api):
+    """A dry run reads without the hot path's statement, so no statement checks the key: it runs again on a fresh
+    lookup, and its answer and its one interaction are those of any dry run."""
+    setup = engage()
+    api.post("/events", event_body(), key=setup.live_key)
+    with scopes_disabled():
+        revoke_integration(setup.live)
+    refused = api.post("/events?dry_run=true", event_body(reference="ev-2"), key=setup.live_key)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "integration_revoked"
+
+    # The campaign's test key, looked up once before.
+    api.post("/events", event_body(external_id="bob"), key=setup.test_key)
+    dry, sql = statements(lambda: api.post("/events?dry_run=true", event_body(external_id="bob", reference="ev-3"),
+                                           key=setup.test_key))
+    assert dry.status_code == 200 and dry.json()["event"]["dry_run"] is True
+    assert sum(statement.startswith(LOOKUP) for statement in sql) == 1  # the fresh lookup, after the first try
+    events = Interaction._base_manager.filter(kind="event").order_by("pk")
+    assert [(i.http_status, i.error_code) for i in events] == [(201, ""), (403, "integration_revoked"), (201, ""),
+                                                                 (200, "")]
