@@ -1,4 +1,4 @@
-"""A dataclass as plain values (dicts, lists, and its leaves as they are), for JSON, and the encoder that keeps
+"""A dataclass as plain values (dicts, lists, and its leaves as they are), for JSON, and the encoders that keep
 such values exactly.
 
 ``dataclasses.asdict`` deep-copies every leaf on the way; the API's answers and kept results are trees of frozen
@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
+import orjson
 from django.core.serializers.json import DjangoJSONEncoder
 
 # Dataclass types rendered their own way: the type → a function of one of its values giving the plain form.
@@ -54,3 +55,15 @@ class ExactJSONEncoder(DjangoJSONEncoder):
         if isinstance(o, datetime.datetime):
             return o.isoformat()
         return super().default(o)
+
+
+_EXACT = ExactJSONEncoder()
+# Non-string keys become strings, as the json module makes them.
+_EXACT_OPTIONS = orjson.OPT_NON_STR_KEYS
+
+
+def exact_json(value: Any) -> str:
+    """The JSON ``ExactJSONEncoder`` writes of ``plain(value)``, in one pass in C (orjson): dataclasses as their
+    fields, datetimes with every microsecond, the other leaves as DjangoJSONEncoder writes them. For the hot
+    paths, which keep a result with the SQL that writes it; the ORM keeps one through ``ExactJSONEncoder``."""
+    return orjson.dumps(value, default=_EXACT.default, option=_EXACT_OPTIONS).decode()

@@ -26,19 +26,19 @@ says what is wrong. Both paths lock the participation before they read or write 
 on a row the other is changing. Elsewhere (SQLite for ``make run``) the general path runs alone.
 """
 
-import json
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any
 
+import orjson
 from django.db import IntegrityError, connection, transaction
 
 from campaigns.models import Integration
 from core import sql
 from core.keys import StaleKey
-from core.plain import ExactJSONEncoder, plain
+from core.plain import exact_json
 from incentives.models import Voucher
 from incentives.services.awards import VOUCHER_COLUMNS, frontier, note_awarded, pick_sql
 from interactions.models import IdempotencyRecord
@@ -202,7 +202,7 @@ def replayed(standing: Standing, fingerprint: str, result_type: type) -> Written
     kept_fingerprint, body = standing.kept
     if kept_fingerprint != fingerprint or body is None:
         return None  # a conflict: the general path says so
-    kept = json.loads(body) if isinstance(body, str) else body  # Django reads jsonb as text
+    kept = orjson.loads(body) if isinstance(body, str) else body  # Django reads jsonb as text
     return Written.replay(result_type, kept)
 
 
@@ -276,7 +276,7 @@ def _claimed(statement: _Statement, source: str, body: str, *params: Any) -> _St
 
 def _claim_params(draft: InteractionDraft, reference: str, fingerprint: str, result: Any,
                   now: datetime) -> tuple:
-    body = json.dumps(plain(result), cls=ExactJSONEncoder)
+    body = exact_json(result)
     return draft.integration.pk, reference, fingerprint, body, now
 
 

@@ -3,8 +3,9 @@
 import json
 import logging
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from uuid import UUID, uuid4
 
 import pytest
@@ -14,8 +15,10 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from kombu.exceptions import OperationalError
 
+from api.envelope import rendered
 from core.errors import DomainError
 from core.forms import show_on_form
+from core.plain import ExactJSONEncoder, exact_json, plain
 from core.tasks import queue_after_commit
 from incentives.services.awards import Award
 from interactions.services.idempotency import from_record
@@ -94,3 +97,39 @@ def test_a_result_kept_as_json_reads_back_as_itself_and_renders_the_same_bytes()
 
     outer = Outer(Decimal("1.00"), None, uuid4(), Inner(datetime(2026, 12, 1, tzinfo=UTC)), None)
     assert from_record(Outer, json.loads(json.dumps(asdict(outer), cls=DjangoJSONEncoder))) == outer
+
+
+class Colour(StrEnum):
+    RED = "red"
+
+
+@dataclass(frozen=True)
+class Many:
+    amount: Decimal
+    exact: datetime
+    whole: datetime
+    day: date
+    who: UUID
+    inner: list[Inner]
+    pair: tuple[int, str]
+    by_id: dict[int, str]
+    colour: Colour
+    text: str
+    flag: bool
+    nothing: None
+
+
+MANY = Many(Decimal("10.50"), datetime(2026, 12, 1, 3, 4, 5, 123456, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC),
+            date(2026, 12, 1), uuid4(), [Inner(datetime(2026, 12, 1, 0, 0, 0, 1, tzinfo=UTC))], (1, "a"), {7: "x"},
+            Colour.RED, "Zoë ✓", True, None)
+
+
+def test_the_hot_paths_json_is_the_json_the_orm_keeps_and_the_api_renders():
+    """orjson writes a kept result (``exact_json``) and an answer (``rendered``): the same values, leaf for leaf,
+    as ExactJSONEncoder keeps and DjangoJSONEncoder renders."""
+    assert json.loads(exact_json(MANY)) == json.loads(json.dumps(plain(MANY), cls=ExactJSONEncoder))
+    assert json.loads(exact_json(MANY))["exact"] == "2026-12-01T03:04:05.123456+00:00"
+    answer = rendered(200, "many", plain(MANY)).content
+    assert json.loads(answer) == json.loads(json.dumps({"status": "ok", "many": plain(MANY)}, cls=DjangoJSONEncoder))
+    assert json.loads(answer)["many"]["exact"] == "2026-12-01T03:04:05.123Z"
+    assert list(json.loads(answer)["many"]) == sorted(plain(MANY))
