@@ -50,7 +50,7 @@ STRIDE = CUSTOMERS // (2 * COMPLETE_RUNS + 1)
 
 # Goals (issue 17), as ratios to the award's req/s at the same client count in the same run.
 GOALS = {"count": 0.6, "complete": 0.45, "replay": 1.0, "progress": 1.0}
-GOAL_AFTER_WITHIN = 0.2  # the same scenarios after MORE_EVENTS more events, against before
+GOAL_AFTER_WITHIN = 0.2  # the same ratios after MORE_EVENTS more events, against before
 
 BEFORE = ("count", "count_new", "complete", "replay", "opt_in", "opt_in_limit", "progress", "one")
 AFTER = ("count", "complete", "replay", "progress")
@@ -469,11 +469,17 @@ def report(before: Measured, after: Measured, twice: int, problems: list[str], c
                   f"{award.cpu_ms('server'):6.2f} {award.cpu_ms('database'):5.2f} | {cpu_ratio(run, award):9.2f}")
     heading("goals")
     goal = verdict
-    for phase, measured in (("before", before), ("after", after)):
-        for scenario, wanted in GOALS.items():
-            for clients in CLIENTS:
-                ratio = measured.ratio(scenario, clients)
-                goal(f"{phase} {scenario} c={clients}: {ratio:.2f}x the award (goal >= {wanted})", ratio >= wanted)
+    for scenario, wanted in GOALS.items():
+        for clients in CLIENTS:
+            ratio = before.ratio(scenario, clients)
+            goal(f"before {scenario} c={clients}: {ratio:.2f}x the award (goal >= {wanted})", ratio >= wanted)
+    # Issue 17 asks "the same after another 1,000,000 events within 20%": the ratios after, against before (below).
+    # Beside them, for reading, the ratios after against the goals the ratios before are held to.
+    for scenario, wanted in GOALS.items():
+        for clients in CLIENTS:
+            ratio = after.ratio(scenario, clients)
+            side = "at or over" if ratio >= wanted else "under"
+            print(f"[info] after {scenario} c={clients}: {ratio:.2f}x the award ({side} {wanted}, the goal before)")
     for scenario in AFTER:
         for clients in CLIENTS:
             change = after.ratio(scenario, clients) / before.ratio(scenario, clients) - 1
