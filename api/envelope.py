@@ -178,8 +178,10 @@ class _Rendering:
 
 
 _ENCODER = DjangoJSONEncoder()
-# Sorted keys; datetimes (and dates and times) handed to DjangoJSONEncoder, which formats them its own way.
-_ANSWER_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_NON_STR_KEYS
+# Sorted keys; datetimes (and dates and times) handed to DjangoJSONEncoder, which formats them its own way; a
+# dataclass refused there, as json.dumps refuses it (orjson would write its fields unsorted).
+_ANSWER_OPTIONS = (orjson.OPT_SORT_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+                   | orjson.OPT_NON_STR_KEYS)
 
 
 def written(

@@ -133,3 +133,5 @@ def test_the_hot_paths_json_is_the_json_the_orm_keeps_and_the_api_renders():
     assert json.loads(answer) == json.loads(json.dumps({"status": "ok", "many": plain(MANY)}, cls=DjangoJSONEncoder))
     assert json.loads(answer)["many"]["exact"] == "2026-12-01T03:04:05.123Z"
     assert list(json.loads(answer)["many"]) == sorted(plain(MANY))
+    with pytest.raises(TypeError):  # an answer is plain values, whose keys sort; a dataclass's fields would not
+        rendered(200, "many", MANY)
