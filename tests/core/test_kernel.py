@@ -117,11 +117,13 @@ class Many:
     text: str
     flag: bool
     nothing: None
+    _private: int
 
 
 MANY = Many(Decimal("10.50"), datetime(2026, 12, 1, 3, 4, 5, 123456, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC),
             date(2026, 12, 1), uuid4(), [Inner(datetime(2026, 12, 1, 0, 0, 0, 1, tzinfo=UTC))], (1, "a"), {7: "x"},
-            Colour.RED, "Zoë ✓", True, None)
+            Colour.RED, "Zoë ✓", True, None, 5)
+object.__setattr__(MANY, "cached", "no field")  # as a cached_property would keep a value
 
 
 def test_the_hot_paths_json_is_the_json_the_orm_keeps_and_the_api_renders():
@@ -129,6 +131,7 @@ def test_the_hot_paths_json_is_the_json_the_orm_keeps_and_the_api_renders():
     as ExactJSONEncoder keeps and DjangoJSONEncoder renders."""
     assert json.loads(exact_json(MANY)) == json.loads(json.dumps(plain(MANY), cls=ExactJSONEncoder))
     assert json.loads(exact_json(MANY))["exact"] == "2026-12-01T03:04:05.123456+00:00"
+    assert "_private" in json.loads(exact_json(MANY)) and "cached" not in json.loads(exact_json(MANY))
     answer = rendered(200, "many", plain(MANY)).content
     assert json.loads(answer) == json.loads(json.dumps({"status": "ok", "many": plain(MANY)}, cls=DjangoJSONEncoder))
     assert json.loads(answer)["many"]["exact"] == "2026-12-01T03:04:05.123Z"
